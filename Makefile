@@ -1,0 +1,31 @@
+# Two commands for a newcomer:  `make demo`  and  `make test`.
+# Both create ./.venv on first use with everything awdrnn needs (CPU TensorFlow).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TF_VERSION ?= 2.21.0
+
+.PHONY: demo test bench install clean
+
+$(VENV)/.installed: setup.py pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "tensorflow-cpu==$(TF_VERSION)"
+	# tf-keras declares a dependency on the full `tensorflow` wheel; skip it.
+	$(PY) -m pip install --quiet --no-deps "tf-keras==$(TF_VERSION)"
+	$(PY) -m pip install --quiet -e ".[test,examples]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) examples/train_lm.py --save=runs/demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) runs

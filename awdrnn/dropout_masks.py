@@ -1,0 +1,158 @@
+"""Bernoulli dropout masks: validation, sampling, and masks held in variables.
+
+A *persistent* mask lives in a non-trainable variable and only changes when its
+update op runs, so one mask serves many `session.run` calls (the "variational"
+masks of Gal & Ghahramani, 2016, as the TF1 AWD-LSTM cells kept them):
+
+    mask = PersistentMask([4, 8], keep_prob=0.75, dtype=tf.float32, name="m")
+    x_dropped = x * mask.read() / 0.75     # same mask on every run ...
+    sess.run(mask.update_op())             # ... until this resamples it
+
+Mask variables are local variables (`tf.compat.v1.GraphKeys.LOCAL_VARIABLES`):
+they are not trainable, optimizers never see them, and the default
+`tf.compat.v1.train.Saver` does not save them, so checkpoints contain exactly
+the variables of the stock cells and move freely between the two. Initialise
+them with `tf.compat.v1.local_variables_initializer()` (MonitoredSession and
+`tf.compat.v1.train.Scaffold` do so) or by running the update op once.
+"""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+from awdrnn.graph_context import outside_loops
+
+
+def check_keep_prob(value, name="keep_prob"):
+    """Validates a keep rate: a Python number in (0, 1] or a scalar float tensor.
+
+    Returns:
+      The value, as a Python float or a tensor.
+
+    Raises:
+      ValueError: a number outside (0, 1], or a tensor that is not a scalar.
+      TypeError: neither a number nor a floating-point tensor.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a float in (0, 1], got the bool {value!r}.")
+    if isinstance(value, (numbers.Real, np.floating, np.integer)):
+        value = float(value)
+        if not 0.0 < value <= 1.0:
+            raise ValueError(
+                f"{name} must be in (0, 1] (it is a keep rate, not a drop rate), "
+                f"got {value!r}.")
+        return value
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        if not value.dtype.is_floating:
+            raise TypeError(
+                f"{name} must be a floating-point tensor, got dtype {value.dtype.name}.")
+        if value.shape.rank not in (None, 0):
+            raise ValueError(f"{name} must be a scalar, got shape {value.shape}.")
+        return value
+    raise TypeError(
+        f"{name} must be a float in (0, 1] or a scalar float tensor, got {value!r}.")
+
+
+def check_training(value, name="training"):
+    """Validates a training switch: a Python bool or a scalar bool tensor."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        if value.dtype != tf.bool:
+            raise TypeError(
+                f"{name} must be a Python bool or a bool tensor, got dtype "
+                f"{value.dtype.name}.")
+        if value.shape.rank not in (None, 0):
+            raise ValueError(f"{name} must be a scalar, got shape {value.shape}.")
+        return value
+    raise TypeError(f"{name} must be a Python bool or a scalar bool tensor, got {value!r}.")
+
+
+def check_float_dtype(dtype, name="dtype"):
+    """Returns `tf.as_dtype(dtype)`; raises if it is not a floating type."""
+    if dtype is None:
+        return None
+    dtype = tf.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise TypeError(
+            f"{name} must be a floating-point type (float16, bfloat16, float32 or "
+            f"float64), got {dtype.name}.")
+    return dtype
+
+
+def is_one(keep_prob):
+    """True when `keep_prob` is the Python number 1 (nothing to drop)."""
+    return isinstance(keep_prob, float) and keep_prob == 1.0
+
+
+def bernoulli_mask(shape, keep_prob, dtype, seed=None):
+    """Samples a {0, 1} mask with P(1) = keep_prob: `floor(keep + U[0, 1))`."""
+    keep = tf.cast(keep_prob, dtype)
+    return tf.floor(keep + tf.random.uniform(shape, dtype=dtype, seed=seed))
+
+
+def select_training(training, train_fn, eval_fn):
+    """`train_fn()` or `eval_fn()` as chosen by a bool or a bool tensor."""
+    if isinstance(training, bool):
+        return train_fn() if training else eval_fn()
+    return tf.cond(training, train_fn, eval_fn)
+
+
+class PersistentMask:
+    """A {0, 1} Bernoulli mask kept in a local variable between runs.
+
+    Args:
+      shape: fully defined shape of the mask.
+      keep_prob: probability of a 1; Python float in (0, 1] or scalar tensor.
+      dtype: floating dtype of the mask.
+      name: full variable name (not prefixed by the current name scope).
+      seed: optional op seed.
+
+    The variable starts with a sample of its own. `read()` gives the value that
+    ops built from it use; `update_op()` gives one cached op that draws a new
+    sample. An update op created after reads exists runs after those reads in
+    any `session.run` that contains both, so the forward pass of that run sees
+    the previous mask and the new one serves the next run. Reads created inside
+    `tf.control_dependencies([update_op])` see the new mask of the same run.
+    """
+
+    def __init__(self, shape, keep_prob, dtype, name, seed=None):
+        self._shape = tf.TensorShape(shape)
+        if not self._shape.is_fully_defined():
+            raise ValueError(f"mask shape must be fully defined, got {self._shape}.")
+        self._keep_prob = keep_prob
+        self._dtype = tf.as_dtype(dtype)
+        self._seed = seed
+        self._reads = []
+        self._update_op = None
+        with tf.init_scope(), tf.compat.v1.name_scope(None):
+            self.variable = tf.compat.v1.Variable(
+                initial_value=lambda: self._sample(),
+                trainable=False,
+                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES],
+                name=name,
+                dtype=self._dtype,
+            )
+
+    @property
+    def shape(self):
+        return self._shape
+
+    def _sample(self):
+        return bernoulli_mask(self._shape, self._keep_prob, self._dtype, self._seed)
+
+    def read(self):
+        """The mask's current value, read outside any loop; remembered for ordering."""
+        with outside_loops():
+            value = self.variable.read_value()
+        self._reads.append(value.op)
+        return value
+
+    def update_op(self):
+        """One op (created on first call, then cached) that resamples the mask."""
+        if self._update_op is None:
+            with tf.init_scope():
+                with tf.control_dependencies(self._reads):
+                    self._update_op = self.variable.assign(self._sample(), read_value=False)
+        return self._update_op

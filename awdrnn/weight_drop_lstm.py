@@ -1,0 +1,283 @@
+"""`WeightDropLSTMCell`: an `LSTMCell` with DropConnect on its recurrent weights.
+
+The weight-dropped LSTM of AWD-LSTM (Merity, Keskar & Socher, 2017,
+"Regularizing and Optimizing LSTM Language Models", section 2): the
+hidden-to-hidden matrix is multiplied by a Bernoulli mask that stays the same
+for every time step of a sequence,
+
+    W~_hh = W_hh * M / keep,     M_ij ~ Bernoulli(keep)     (inverted scaling)
+    [i, j, f, o] = [x_t, h_{t-1}] . [W_xh; W~_hh] + b
+    c_t = sigmoid(f + forget_bias) * c_{t-1} + sigmoid(i) * tanh(j)
+    h_t = sigmoid(o) * tanh(c_t)
+
+(plus `LSTMCell`'s optional peepholes, clipping and projection). Everything
+else (arguments, variables `kernel` `[input_depth + h_depth, 4 * num_units]`
+with gates `i, j, f, o` and `bias` `[4 * num_units]`, state
+`LSTMStateTuple(c, h)`) is `tf.compat.v1.nn.rnn_cell.LSTMCell`'s, so
+checkpoints move between the two cells in both directions.
+
+    import tensorflow as tf
+    import awdrnn
+
+    cell = awdrnn.WeightDropLSTMCell(64, weight_drop_kr=0.5, use_vd=True)
+    outputs, state = tf.compat.v1.nn.dynamic_rnn(
+        cell, tf.random.normal([8, 20, 32]), dtype=tf.float32)
+    update = cell.get_vd_update_op()   # sess.run(update) to draw a new mask
+
+The dropped kernel is formed once per `session.run`, outside the time loop, and
+every step of every `dynamic_rnn` call that uses the cell in that run sees the
+same mask. The mask is shared by all examples of the batch (DropConnect drops
+weights, not activations).
+"""
+
+import warnings
+
+import tensorflow as tf
+
+from tf_keras.src import backend as keras_backend
+
+from awdrnn import dropout_masks
+from awdrnn.graph_context import GraphCache
+from awdrnn.rnn_cell import LSTMCell, LSTMStateTuple
+
+
+class WeightDropLSTMCell(LSTMCell):
+    """LSTM cell with DropConnect on the recurrent kernel (AWD-LSTM).
+
+    Args:
+      num_units, use_peepholes, cell_clip, initializer, num_proj, proj_clip,
+        forget_bias, state_is_tuple, activation, reuse, name, dtype: as in
+        `tf.compat.v1.nn.rnn_cell.LSTMCell`. `name` defaults to `lstm_cell`'s
+        naming, so variable names equal the stock cell's.
+      weight_drop_kr: keep rate of DropConnect in (0, 1]; 1.0 (default)
+        disables it. Dropped weights are scaled by `1 / weight_drop_kr`.
+      use_vd: if True, masks live in local, non-trainable variables, stay fixed
+        across `session.run` calls, and change only when the op from
+        `get_vd_update_op()` runs. If False, every run draws a fresh mask.
+      input_size: depth of the inputs. Needed only to call `get_vd_update_op()`
+        before the cell's first use when `drop_input_weights=True` (the mask
+        then covers the input rows too); always checked against the inputs.
+      training: Python bool or scalar bool tensor; False uses the undropped
+        kernel (evaluation graphs).
+      drop_input_weights: also drop the input-to-hidden rows of the kernel
+        (AWD-LSTM drops only the recurrent rows; default False).
+      seed: optional op-level seed for the masks.
+      **kwargs: passed to the base layer.
+
+    Raises (at construction or at the first call, never at run time):
+      ValueError / TypeError naming the argument and the received value.
+    """
+
+    def __init__(self, num_units, use_peepholes=False, cell_clip=None,
+                 initializer=None, num_proj=None, proj_clip=None,
+                 num_unit_shards=None, num_proj_shards=None, forget_bias=1.0,
+                 state_is_tuple=True, activation=None, reuse=None, name=None,
+                 dtype=None, weight_drop_kr=1.0, use_vd=False, input_size=None,
+                 training=True, drop_input_weights=False, seed=None, **kwargs):
+        if not isinstance(num_units, int) or isinstance(num_units, bool) or num_units <= 0:
+            raise ValueError(f"num_units must be a positive int, got {num_units!r}.")
+        if num_proj is not None and (not isinstance(num_proj, int) or num_proj <= 0):
+            raise ValueError(f"num_proj must be None or a positive int, got {num_proj!r}.")
+        if input_size is not None and (not isinstance(input_size, int) or input_size <= 0):
+            raise ValueError(f"input_size must be None or a positive int, got {input_size!r}.")
+        dropout_masks.check_float_dtype(dtype)
+        weight_drop_kr = dropout_masks.check_keep_prob(weight_drop_kr, "weight_drop_kr")
+        if not isinstance(weight_drop_kr, float):
+            raise TypeError(
+                "weight_drop_kr must be a Python float in (0, 1]; to switch "
+                "DropConnect off in an evaluation graph pass training=False (or a "
+                f"bool tensor), got {weight_drop_kr!r}.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # LSTMCell's own deprecation notice
+            super().__init__(
+                num_units, use_peepholes=use_peepholes, cell_clip=cell_clip,
+                initializer=initializer, num_proj=num_proj, proj_clip=proj_clip,
+                num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards,
+                forget_bias=forget_bias, state_is_tuple=state_is_tuple,
+                activation=activation, reuse=reuse, name=name, dtype=dtype, **kwargs)
+        self.input_spec = None  # rank and depth are checked below, with our messages
+        self._weight_drop_kr = weight_drop_kr
+        self._use_vd = bool(use_vd)
+        self._input_size = input_size
+        self._training = dropout_masks.check_training(training)
+        self._drop_input_weights = bool(drop_input_weights)
+        self._seed = seed
+        self._mask = None            # PersistentMask when use_vd
+        self._kernel_cache = GraphCache()
+
+    def _make_unique_name(self, *args, **kwargs):
+        # Default layer name "lstm_cell", as LSTMCell, so variable names match.
+        del args, kwargs
+        base_name = "lstm_cell"
+        return keras_backend.unique_object_name(base_name, zero_based=False), base_name
+
+    @property
+    def weight_drop_kr(self):
+        return self._weight_drop_kr
+
+    @property
+    def use_vd(self):
+        return self._use_vd
+
+    @property
+    def _h_depth(self):
+        return self._num_units if self._num_proj is None else self._num_proj
+
+    @property
+    def _drops(self):
+        return self._weight_drop_kr < 1.0
+
+    def _mask_shape(self, input_depth):
+        rows = self._h_depth + (input_depth if self._drop_input_weights else 0)
+        return [rows, 4 * self._num_units]
+
+    def _check_input_depth(self, depth):
+        if depth is None:
+            raise ValueError(
+                "WeightDropLSTMCell needs the input depth (last dimension of inputs) "
+                "to be known when the graph is built, got None.")
+        if self._input_size is not None and depth != self._input_size:
+            raise ValueError(
+                f"inputs have depth {depth} but input_size={self._input_size} was "
+                "given (or the cell was built for that depth); a cell's input depth "
+                "cannot change.")
+
+    def _get_mask(self, input_depth, mask_dtype):
+        if self._mask is None:
+            self._mask = dropout_masks.PersistentMask(
+                self._mask_shape(input_depth), self._weight_drop_kr, mask_dtype,
+                name=f"{self._mask_scope()}/weight_drop_mask", seed=self._seed)
+        return self._mask
+
+    def _mask_scope(self):
+        return self._scope.name if self._scope is not None else self.name
+
+    def get_vd_update_op(self):
+        """One op that resamples all of this cell's persistent masks.
+
+        Returns a `tf.no_op` when there is nothing to update (`use_vd=False` or
+        `weight_drop_kr=1.0`). The op is created on the first call and cached:
+        call it before `graph.finalize()`.
+
+        Ordering guarantee, for a run that contains both the update and the
+        forward pass:
+          * forward pass built *before* this op was first requested (e.g.
+            `sess.run([train_op, update])`, or `tf.control_dependencies` around
+            the train op only): the forward pass sees the previous mask and the
+            update prepares the next run's;
+          * forward pass built inside `with tf.control_dependencies([op]):`
+            (op requested before the cell's first call): it sees the new mask.
+
+        Raises:
+          ValueError: `drop_input_weights=True`, called before the cell's first
+            use, and no `input_size` was given, so the mask's shape is unknown.
+        """
+        if not (self._use_vd and self._drops):
+            with tf.init_scope():
+                return tf.no_op(name=f"{self._base_name}_vd_update_noop")
+        if self._mask is None:
+            input_depth = None
+            if self.built:
+                input_depth = self._kernel.shape[0] - self._h_depth
+            elif self._drop_input_weights:
+                if self._input_size is None:
+                    raise ValueError(
+                        "use_vd=True with drop_input_weights=True needs the input "
+                        "depth to create the mask before the cell's first call; pass "
+                        "input_size=<depth of the inputs>, got input_size=None.")
+                input_depth = self._input_size
+            self._get_mask(input_depth, self.dtype or tf.float32)
+        return self._mask.update_op()
+
+    def build(self, input_shape):
+        input_shape = tf.TensorShape(input_shape)
+        if input_shape.rank != 2:
+            raise ValueError(
+                f"WeightDropLSTMCell inputs must have rank 2 [batch, depth] per step "
+                f"(rank 3 [batch, time, depth] for dynamic_rnn), got shape {input_shape}.")
+        self._check_input_depth(input_shape[-1])
+        dropout_masks.check_float_dtype(self.dtype)
+        super().build(input_shape)
+        self._input_size = input_shape[-1]
+
+    def _dropped_kernel(self):
+        """`[W_xh; W_hh * M / keep]`, built once per graph outside the time loop."""
+        input_depth = self._kernel.shape[0] - self._h_depth
+        dtype = self._kernel.dtype.base_dtype
+
+        def build():
+            kernel = tf.convert_to_tensor(self._kernel)
+
+            def dropped():
+                shape = self._mask_shape(input_depth)
+                if self._use_vd:
+                    mask = self._get_mask(input_depth, dtype).read()
+                else:
+                    mask = dropout_masks.bernoulli_mask(
+                        shape, self._weight_drop_kr, dtype, self._seed)
+                scaled = mask * tf.constant(1.0 / self._weight_drop_kr, dtype)
+                if self._drop_input_weights:
+                    return kernel * scaled
+                w_x, w_h = tf.split(kernel, [input_depth, self._h_depth], axis=0)
+                return tf.concat([w_x, w_h * scaled], axis=0)
+
+            return dropout_masks.select_training(
+                self._training, dropped, lambda: tf.identity(kernel))
+
+        return self._kernel_cache.get("kernel", build)
+
+    def call(self, inputs, state):
+        """One LSTM step, `LSTMCell.call` with the dropped kernel.
+
+        Args:
+          inputs: `[batch_size, input_depth]`.
+          state: `LSTMStateTuple(c [batch, num_units], h [batch, h_depth])`, or
+            their concatenation when `state_is_tuple=False`.
+
+        Returns:
+          `(h, new_state)`; `h` is `[batch_size, num_proj or num_units]`.
+        """
+        if not inputs.dtype.is_floating:
+            raise TypeError(f"inputs must be floating point, got dtype {inputs.dtype.name}.")
+        if inputs.shape.rank != 2:
+            raise ValueError(f"inputs must have rank 2 per step, got shape {inputs.shape}.")
+        self._check_input_depth(inputs.shape[-1])
+        kernel = self._dropped_kernel() if self._drops else self._kernel
+        sigmoid = tf.sigmoid
+        if self._state_is_tuple:
+            c_prev, h_prev = state
+        else:
+            c_prev, h_prev = tf.split(state, [self._num_units, self._h_depth], axis=1)
+
+        gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), kernel), self._bias)
+        i, j, f, o = tf.split(gates, num_or_size_splits=4, axis=1)
+        if self._use_peepholes:
+            c = (sigmoid(f + self._forget_bias + self._w_f_diag * c_prev) * c_prev
+                 + sigmoid(i + self._w_i_diag * c_prev) * self._activation(j))
+        else:
+            c = sigmoid(f + self._forget_bias) * c_prev + sigmoid(i) * self._activation(j)
+        if self._cell_clip is not None:
+            c = tf.clip_by_value(c, -self._cell_clip, self._cell_clip)
+        if self._use_peepholes:
+            h = sigmoid(o + self._w_o_diag * c) * self._activation(c)
+        else:
+            h = sigmoid(o) * self._activation(c)
+        if self._num_proj is not None:
+            h = tf.matmul(h, self._proj_kernel)
+            if self._proj_clip is not None:
+                h = tf.clip_by_value(h, -self._proj_clip, self._proj_clip)
+        if self._state_is_tuple:
+            new_state = LSTMStateTuple(c, h)
+        else:
+            new_state = tf.concat([c, h], 1)
+        return h, new_state
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            weight_drop_kr=self._weight_drop_kr, use_vd=self._use_vd,
+            input_size=self._input_size, drop_input_weights=self._drop_input_weights,
+            seed=self._seed)
+        if isinstance(self._training, bool):
+            config["training"] = self._training
+        return config

@@ -1,0 +1,29 @@
+"""Installs awdrnn. TensorFlow comes from an extra so CPU users can pick the
+small `tensorflow-cpu` wheel; see README "Install"."""
+
+from setuptools import find_packages, setup
+
+TF_RANGE = ">=2.16,<2.22"
+
+setup(
+    name="awdrnn",
+    version="0.1.0",
+    description=("Regularised recurrent networks (AWD-LSTM, ULMFiT, MultiFiT) for "
+                 "TensorFlow tf.compat.v1 graphs: weight-dropped LSTM, QRNN, "
+                 "variational dropout, and the language-model training recipe."),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["awdrnn", "awdrnn.*"]),
+    python_requires=">=3.9",
+    install_requires=["numpy>=1.23", "absl-py>=1.0"],
+    extras_require={
+        # Full TensorFlow (GPU-capable on Linux) and the legacy cells.
+        "tf": [f"tensorflow{TF_RANGE}", f"tf-keras{TF_RANGE}"],
+        # CPU-only: tensorflow-cpu; tf-keras must then be installed with
+        # `pip install --no-deps tf-keras`, since its metadata names `tensorflow`.
+        "cpu": [f"tensorflow-cpu{TF_RANGE}"],
+        "examples": ["matplotlib>=3.5", "sentencepiece>=0.1.99"],
+        "test": ["pytest>=7"],
+    },
+)
