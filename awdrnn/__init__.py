@@ -17,6 +17,7 @@ in `awdrnn.rnn_cell`, usable without setting `TF_USE_LEGACY_KERAS`.
 
 from awdrnn import rnn_cell
 from awdrnn.dropout_masks import PersistentMask
+from awdrnn.fast_rnn import dynamic_rnn
 from awdrnn.variational_dropout import VariationalDropout
 from awdrnn.variational_dropout import embedding_dropout
 from awdrnn.variational_dropout import locked_dropout
@@ -28,6 +29,7 @@ __all__ = [
     "PersistentMask",
     "VariationalDropout",
     "WeightDropLSTMCell",
+    "dynamic_rnn",
     "embedding_dropout",
     "locked_dropout",
     "rnn_cell",
