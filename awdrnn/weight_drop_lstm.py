@@ -196,7 +196,7 @@ class WeightDropLSTMCell(LSTMCell):
                 f"WeightDropLSTMCell inputs must have rank 2 [batch, depth] per step "
                 f"(rank 3 [batch, time, depth] for dynamic_rnn), got shape {input_shape}.")
         self._check_input_depth(input_shape[-1])
-        dropout_masks.check_float_dtype(self.dtype)
+        dropout_masks.check_float_dtype(self.dtype, "the dtype of inputs")
         super().build(input_shape)
         self._input_size = input_shape[-1]
 
