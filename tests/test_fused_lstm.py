@@ -1,0 +1,115 @@
+"""lstm_sequence against a NumPy LSTM written from the equations, and its
+hand-written gradient against finite differences (float64) and against
+TensorFlow's own gradient of a step-by-step LSTM."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from awdrnn.fused_lstm import lstm_sequence
+
+T, B, D, U = 5, 3, 4, 6
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def numpy_lstm(x, w_x, w_h, b, c, h, forget_bias):
+    """Hochreiter & Schmidhuber LSTM, gates i, j, f, o as TF's LSTMCell."""
+    hs, cs = [], []
+    for x_t in x:
+        z = x_t @ w_x + h @ w_h + b
+        i, j, f, o = np.split(z, 4, axis=1)
+        c = _sigmoid(f + forget_bias) * c + _sigmoid(i) * np.tanh(j)
+        h = _sigmoid(o) * np.tanh(c)
+        hs.append(h)
+        cs.append(c)
+    return np.stack(hs), np.stack(cs)
+
+
+def _arrays(dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    shapes = [(T, B, D), (D, 4 * U), (U, 4 * U), (4 * U,), (B, U), (B, U)]
+    return [(0.5 * rng.randn(*s)).astype(dtype) for s in shapes]
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_forward_matches_numpy(dtype, tol):
+    arrays = _arrays(dtype)
+    with tf.Graph().as_default():
+        h_seq, c_seq = lstm_sequence(*[tf.constant(a) for a in arrays], forget_bias=0.7)
+        assert h_seq.shape.as_list() == [T, B, U]
+        with tf.compat.v1.Session() as sess:
+            h, c = sess.run([h_seq, c_seq])
+    want_h, want_c = numpy_lstm(*arrays, forget_bias=0.7)
+    np.testing.assert_allclose(h, want_h, rtol=0, atol=tol)
+    np.testing.assert_allclose(c, want_c, rtol=0, atol=tol)
+
+
+def test_gradient_matches_finite_differences():
+    arrays = _arrays(np.float64, seed=1)
+    rng = np.random.RandomState(2)
+    w_out, w_c = rng.randn(T, B, U), rng.randn(T, B, U)
+    with tf.Graph().as_default():
+        tensors = [tf.constant(a) for a in arrays]
+        h_seq, c_seq = lstm_sequence(*tensors, forget_bias=1.0)
+        # Both outputs carry gradient: h at every step, c at every step.
+        loss = tf.reduce_sum(h_seq * w_out) + tf.reduce_sum(c_seq * w_c)
+        with tf.compat.v1.Session() as sess:
+            for k, (tensor, value) in enumerate(zip(tensors, arrays)):
+                theoretical, numerical = tf.compat.v1.test.compute_gradient(
+                    tensor, value.shape, loss, [], x_init_value=value, delta=1e-6)
+                np.testing.assert_allclose(theoretical, numerical, rtol=0, atol=1e-7,
+                                           err_msg=f"input {k}")
+
+
+def _stepwise(x, w_x, w_h, b, c, h, forget_bias):
+    """The same LSTM as plain TF ops, unrolled in Python (autodiff reference)."""
+    hs, cs = [], []
+    for t in range(T):
+        i, j, f, o = tf.split(tf.matmul(x[t], w_x) + tf.matmul(h, w_h) + b, 4, axis=1)
+        c = tf.sigmoid(f + forget_bias) * c + tf.sigmoid(i) * tf.tanh(j)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        hs.append(h)
+        cs.append(c)
+    return tf.stack(hs), tf.stack(cs)
+
+
+@pytest.mark.parametrize("upstream", ["h_and_c", "h_only", "last_c_only"])
+def test_gradient_matches_autodiff(upstream):
+    arrays = _arrays(np.float32, seed=3)
+    rng = np.random.RandomState(4)
+    w_out = rng.randn(T, B, U).astype(np.float32)
+    results = []
+    with tf.Graph().as_default():
+        tensors = [tf.constant(a) for a in arrays]
+        for fn in (lstm_sequence, _stepwise):
+            h_seq, c_seq = fn(*tensors, forget_bias=1.0)
+            loss = {"h_and_c": tf.reduce_sum(h_seq * w_out) + tf.reduce_sum(c_seq ** 2),
+                    "h_only": tf.reduce_sum(h_seq * w_out),
+                    "last_c_only": tf.reduce_sum(c_seq[-1] * w_out[0])}[upstream]
+            results.append(tf.gradients(loss, tensors))
+        with tf.compat.v1.Session() as sess:
+            fused, reference = sess.run(results)
+    for k, (got, want) in enumerate(zip(fused, reference)):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5, err_msg=f"input {k}")
+        assert np.abs(want).max() > 1e-3  # every input really gets a gradient
+
+
+def test_dynamic_time_and_batch():
+    arrays = _arrays(np.float32, seed=5)
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, D])
+        c0 = tf.compat.v1.placeholder(tf.float32, [None, U])
+        h0 = tf.compat.v1.placeholder(tf.float32, [None, U])
+        h_seq, _ = lstm_sequence(x, *[tf.constant(a) for a in arrays[1:4]], c0, h0)
+        grad = tf.gradients(tf.reduce_sum(h_seq), x)[0]
+        with tf.compat.v1.Session() as sess:
+            for t, b in [(T, B), (2, 1)]:
+                feed = {x: arrays[0][:t, :b], c0: arrays[4][:b], h0: arrays[5][:b]}
+                h, g = sess.run([h_seq, grad], feed)
+                want, _ = numpy_lstm(arrays[0][:t, :b], *arrays[1:4], arrays[4][:b],
+                                     arrays[5][:b], forget_bias=1.0)
+                np.testing.assert_allclose(h, want, rtol=0, atol=1e-5)
+                assert g.shape == (t, b, D)
