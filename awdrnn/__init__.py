@@ -18,6 +18,9 @@ in `awdrnn.rnn_cell`, usable without setting `TF_USE_LEGACY_KERAS`.
 from awdrnn import rnn_cell
 from awdrnn.dropout_masks import PersistentMask
 from awdrnn.fast_rnn import dynamic_rnn
+from awdrnn.qrnn_cell import QRNNCell
+from awdrnn.qrnn_cell import QRNNStateTuple
+from awdrnn.qrnn_cell import dynamic_qrnn
 from awdrnn.variational_dropout import VariationalDropout
 from awdrnn.variational_dropout import embedding_dropout
 from awdrnn.variational_dropout import locked_dropout
@@ -27,8 +30,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PersistentMask",
+    "QRNNCell",
+    "QRNNStateTuple",
     "VariationalDropout",
     "WeightDropLSTMCell",
+    "dynamic_qrnn",
     "dynamic_rnn",
     "embedding_dropout",
     "locked_dropout",
