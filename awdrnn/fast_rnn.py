@@ -8,33 +8,189 @@ awdrnn cells by their fastest correct whole-sequence path.
     cell = awdrnn.WeightDropLSTMCell(64, weight_drop_kr=0.5, use_vd=True)
     x = tf.compat.v1.placeholder(tf.float32, [None, 35, 32])
     outputs, state = awdrnn.dynamic_rnn(cell, x, dtype=tf.float32)
+    print(awdrnn.fast_rnn.path_of(cell))   # ('fused_lstm', ...)
 
-Any other cell goes to `tf.compat.v1.nn.dynamic_rnn` unchanged.
+Paths, chosen at graph-construction time by `path_of(cell)`:
+
+* `"fused_lstm"`: a `WeightDropLSTMCell`, or a `MultiRNNCell` (tuple states)
+  whose cells all are, without peepholes, `cell_clip`, `num_proj` or a
+  non-tanh activation, and with `state_is_tuple=True`. Each layer runs
+  `awdrnn.fused_lstm.lstm_sequence` on the cell's own variables, with the
+  cell's own dropped kernel (`_dropped_kernel()`, the very tensor the cell's
+  step uses, so masks and update ops are shared with any stock-path use).
+* `"stock"`: everything else (any other cell, wrappers, the LSTM options
+  above, `swap_memory=True`, nested inputs) goes to
+  `tf.compat.v1.nn.dynamic_rnn` unchanged.
+
+Both paths create the same variables under the same names (default scope
+`"rnn"`, `multi_rnn_cell/cell_<k>/lstm_cell/...` in stacks), so checkpoints
+move between them, and return the same outputs and final state (outputs are
+zero and the state frozen past `sequence_length`).
 """
 
 import tensorflow as tf
+
+from awdrnn.fused_lstm import lstm_sequence
+from awdrnn.rnn_cell import LSTMStateTuple, MultiRNNCell
+from awdrnn.weight_drop_lstm import WeightDropLSTMCell
+
+FUSED_LSTM = "fused_lstm"
+STOCK = "stock"
+
+_TANH = (tf.tanh, tf.math.tanh, tf.nn.tanh)
+
+
+def _lstm_unsupported(cell):
+    """Why `cell` cannot run on the fused LSTM kernel, or None if it can."""
+    if type(cell).call is not WeightDropLSTMCell.call:
+        return f"{type(cell).__name__} overrides call()"
+    options = [
+        (cell._use_peepholes, "use_peepholes=True"),
+        (cell._cell_clip is not None, f"cell_clip={cell._cell_clip!r}"),
+        (cell._num_proj is not None, f"num_proj={cell._num_proj!r}"),
+        (not cell._state_is_tuple, "state_is_tuple=False"),
+        (cell._activation not in _TANH, f"activation={cell._activation!r}"),
+    ]
+    for unsupported, what in options:
+        if unsupported:
+            return f"the fused LSTM has no {what}"
+    return None
+
+
+def path_of(cell):
+    """`(path, reason)`: which implementation `dynamic_rnn` uses for `cell`.
+
+    Args:
+      cell: an RNN cell.
+
+    Returns:
+      `("fused_lstm", reason)` or `("stock", reason)`; `reason` is a short
+      human-readable explanation (why the stock path was chosen).
+    """
+    if isinstance(cell, WeightDropLSTMCell):
+        why = _lstm_unsupported(cell)
+        return (STOCK, why) if why else (FUSED_LSTM, "WeightDropLSTMCell")
+    if isinstance(cell, MultiRNNCell) and type(cell).call is MultiRNNCell.call:
+        if not cell._state_is_tuple:
+            return STOCK, "MultiRNNCell(state_is_tuple=False)"
+        for k, layer in enumerate(cell._cells):
+            if not isinstance(layer, WeightDropLSTMCell):
+                return STOCK, f"cell_{k} is a {type(layer).__name__}"
+            why = _lstm_unsupported(layer)
+            if why:
+                return STOCK, f"cell_{k}: {why}"
+        return FUSED_LSTM, f"MultiRNNCell of {len(cell._cells)} WeightDropLSTMCell"
+    return STOCK, f"no fast path for {type(cell).__name__}"
 
 
 def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None,
                 dtype=None, parallel_iterations=None, swap_memory=False,
                 time_major=False, scope=None):
-  """Same contract as `tf.compat.v1.nn.dynamic_rnn`.
+    """Same contract as `tf.compat.v1.nn.dynamic_rnn`, on the fastest path.
 
-  Args:
-    cell: an RNN cell instance.
-    inputs: `[batch_size, max_time, input_size]` (or time-major).
-    sequence_length: optional int `[batch_size]`.
-    initial_state: optional initial state matching `cell.state_size`.
-    dtype: dtype of the initial state and outputs when not inferable.
-    parallel_iterations, swap_memory: passed to the stock while loop.
-    time_major: layout of `inputs` and `outputs`.
-    scope: variable scope, default "rnn".
+    Args:
+      cell: an RNN cell instance.
+      inputs: `[batch_size, max_time, input_size]` (`[max_time, batch_size,
+        input_size]` if `time_major`).
+      sequence_length: optional int `[batch_size]`; outputs past it are zero
+        and the state is copied through.
+      initial_state: optional initial state matching `cell.state_size`.
+      dtype: dtype of the initial state; required without `initial_state`.
+      parallel_iterations: passed to the while loops (default 32).
+      swap_memory: True selects the stock path (the fused path has no swap).
+      time_major: layout of `inputs` and `outputs`.
+      scope: variable scope, default `"rnn"`.
 
-  Returns:
-    `(outputs, final_state)` exactly as `tf.compat.v1.nn.dynamic_rnn`.
-  """
-  return tf.compat.v1.nn.dynamic_rnn(
-      cell, inputs, sequence_length=sequence_length,
-      initial_state=initial_state, dtype=dtype,
-      parallel_iterations=parallel_iterations, swap_memory=swap_memory,
-      time_major=time_major, scope=scope)
+    Returns:
+      `(outputs, final_state)`: outputs `[batch_size, max_time, output_size]`
+      (time-major if `time_major`) and the state after each sequence's last
+      step, structured as `cell.state_size`.
+
+    Raises:
+      ValueError: no `initial_state` and no `dtype`, or a `sequence_length`
+        that is not a vector.
+    """
+    path, _ = path_of(cell)
+    if path == STOCK or swap_memory or tf.nest.is_nested(inputs):
+        return tf.compat.v1.nn.dynamic_rnn(
+            cell, inputs, sequence_length=sequence_length,
+            initial_state=initial_state, dtype=dtype,
+            parallel_iterations=parallel_iterations, swap_memory=swap_memory,
+            time_major=time_major, scope=scope)
+    return _fused_lstm_rnn(cell, inputs, sequence_length, initial_state, dtype,
+                           parallel_iterations or 32, time_major, scope)
+
+
+def _check_sequence_length(sequence_length, batch_size):
+    sequence_length = tf.cast(sequence_length, tf.int32)
+    if sequence_length.shape.rank not in (None, 1):
+        raise ValueError(
+            "sequence_length must be a vector of length batch_size, got shape "
+            f"{sequence_length.shape}.")
+    check = tf.debugging.assert_equal(
+        tf.shape(sequence_length), tf.reshape(batch_size, [1]),
+        message="sequence_length must have shape [batch_size]")
+    with tf.control_dependencies([check]):
+        return tf.identity(sequence_length, name="sequence_length")
+
+
+def _last_valid(initial, seq, sequence_length, time):
+    """`seq[sequence_length - 1]` per example, `initial` where it is 0."""
+    full = tf.concat([initial[None], seq], axis=0)            # [T+1, B, d]
+    step = tf.clip_by_value(sequence_length, 0, time)
+    batch = tf.range(tf.shape(step)[0])
+    return tf.gather_nd(full, tf.stack([step, batch], axis=1))
+
+
+def _fused_lstm_rnn(cell, inputs, sequence_length, initial_state, dtype,
+                    parallel_iterations, time_major, scope):
+    multi = isinstance(cell, MultiRNNCell)
+    layers = list(cell._cells) if multi else [cell]
+    with tf.compat.v1.variable_scope(scope or "rnn"):
+        x = tf.convert_to_tensor(inputs)
+        if x.shape.rank is not None and x.shape.rank != 3:
+            raise ValueError(
+                f"inputs must have rank 3 ([batch, time, depth], or time-major), "
+                f"got shape {x.shape}.")
+        if not time_major:
+            x = tf.transpose(x, [1, 0, 2])
+        time, batch_size = tf.shape(x)[0], tf.shape(x)[1]
+        if initial_state is not None:
+            state = initial_state
+        else:
+            if not dtype:
+                raise ValueError("If no initial_state is provided, argument `dtype` "
+                                 "must be specified")
+            state = cell.get_initial_state(inputs=None, batch_size=batch_size,
+                                           dtype=dtype)
+        if sequence_length is not None:
+            sequence_length = _check_sequence_length(sequence_length, batch_size)
+        if not cell.built:
+            # One symbolic step (never run) creates the variables with exactly
+            # the names the stock path gives them.
+            cell(x[0], state)
+        layer_states = list(state) if multi else [state]
+        final = []
+        for k, (layer, (c0, h0)) in enumerate(zip(layers, layer_states)):
+            kernel = layer._dropped_kernel() if layer._drops else layer._kernel
+            depth = layer._kernel.shape[0] - layer._num_units
+            with tf.name_scope(f"fused_lstm_{k}"):
+                kernel = tf.convert_to_tensor(kernel)
+                h_seq, c_seq = lstm_sequence(
+                    x, kernel[:depth], kernel[depth:], layer._bias, c0, h0,
+                    forget_bias=layer._forget_bias,
+                    parallel_iterations=parallel_iterations)
+                if sequence_length is None:
+                    final.append(LSTMStateTuple(c_seq[-1], h_seq[-1]))
+                else:
+                    final.append(LSTMStateTuple(
+                        _last_valid(c0, c_seq, sequence_length, time),
+                        _last_valid(h0, h_seq, sequence_length, time)))
+            x = h_seq
+        if sequence_length is not None:
+            valid = tf.sequence_mask(sequence_length, time)          # [B, T]
+            valid = tf.transpose(valid)[:, :, None]
+            x = tf.where(valid, x, tf.zeros_like(x))
+        if not time_major:
+            x = tf.transpose(x, [1, 0, 2])
+        return x, (tuple(final) if multi else final[0])
