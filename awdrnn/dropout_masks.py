@@ -133,6 +133,10 @@ class PersistentMask:
                 collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES],
                 name=name,
                 dtype=self._dtype,
+                # Always a resource variable: a ref variable's read aliases the
+                # buffer that the update then overwrites in place, so a forward
+                # pass ordered before the update could still see the new mask.
+                use_resource=True,
             )
 
     @property

@@ -11,6 +11,20 @@ from lstm_reference import lstm_forward
 BATCH, STEPS, DEPTH, UNITS = 3, 6, 4, 5
 
 
+@pytest.fixture(params=["v2", "v1"])
+def tf1_flavour(request):
+    """Runs a test under TF2 graph defaults (control flow v2, resource
+    variables) and under TF1's (v1 while loops, ref variables), as users of
+    `tf.compat.v1.disable_v2_behavior()` get."""
+    if request.param == "v1":
+        tf.compat.v1.disable_control_flow_v2()
+        tf.compat.v1.disable_resource_variables()
+    yield request.param
+    if request.param == "v1":
+        tf.compat.v1.enable_control_flow_v2()
+        tf.compat.v1.enable_resource_variables()
+
+
 def _session():
     return tf.compat.v1.Session(config=tf.compat.v1.ConfigProto(
         intra_op_parallelism_threads=2, inter_op_parallelism_threads=2))
@@ -59,7 +73,7 @@ def test_training_false_equals_lstm_cell_despite_dropping():
     np.testing.assert_allclose(out_o, out_s, rtol=1e-6, atol=1e-6)
 
 
-def test_float64_matches_numpy_reference_with_dropped_mask():
+def test_float64_matches_numpy_reference_with_dropped_mask(tf1_flavour):
     x = _inputs(np.float64)
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(1)
@@ -173,7 +187,7 @@ def test_recurrent_gradient_exactly_zero_where_mask_is_zero():
     assert np.all(rec[mask == 1] != 0)
 
 
-def test_fresh_mask_per_run_but_one_mask_per_sequence_without_vd():
+def test_fresh_mask_per_run_but_one_mask_per_sequence_without_vd(tf1_flavour):
     # use_vd=False: the zero pattern of the recurrent gradient is the mask of
     # that run; one mask for all steps means about half the entries are
     # exactly zero (a per-step mask would leave almost none).
@@ -190,7 +204,7 @@ def test_fresh_mask_per_run_but_one_mask_per_sequence_without_vd():
     assert not np.allclose(o1, o2)
 
 
-def test_mask_persists_until_update_op_with_separate_runs():
+def test_mask_persists_until_update_op_with_separate_runs(tf1_flavour):
     with tf.Graph().as_default():
         cell, out, _ = _grad_graph(use_vd=True)
         update = cell.get_vd_update_op()
@@ -209,7 +223,7 @@ def _numpy_outputs(x, kernel, bias, mask, keep, depth):
     return lstm_forward(x, kernel[:depth], kernel[depth:] * mask / keep, bias)[0]
 
 
-def test_update_under_control_dependencies_forward_sees_new_mask():
+def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour):
     keep, x = 0.5, _inputs()
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(11)
@@ -232,7 +246,7 @@ def test_update_under_control_dependencies_forward_sees_new_mask():
     assert not np.allclose(seen[0], seen[1])
 
 
-def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask():
+def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1_flavour):
     keep, x = 0.5, _inputs()
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(12)
@@ -326,7 +340,7 @@ def test_masked_kernel_is_built_outside_the_time_loop():
             tf.compat.v1.enable_control_flow_v2()
 
 
-def test_finalized_graph_trains_and_updates():
+def test_finalized_graph_trains_and_updates(tf1_flavour):
     with tf.Graph().as_default() as graph:
         tf.compat.v1.set_random_seed(6)
         cells = [awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=True) for _ in range(2)]
@@ -371,7 +385,7 @@ def test_multi_rnn_cell_matches_stock_stack_at_keep_one():
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
 
 
-def test_sequence_length_matches_numpy_reference():
+def test_sequence_length_matches_numpy_reference(tf1_flavour):
     x, lengths, keep = _inputs(), [6, 2, 4], 0.5
     with tf.Graph().as_default():
         cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=keep, use_vd=True)
