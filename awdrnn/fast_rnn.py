@@ -18,11 +18,14 @@ Paths, chosen at graph-construction time by `path_of(cell)`:
   `awdrnn.fused_lstm.lstm_sequence` on the cell's own variables, with the
   cell's own dropped kernel (`_dropped_kernel()`, the very tensor the cell's
   step uses, so masks and update ops are shared with any stock-path use).
+* `"qrnn"`: a `QRNNCell`, or a `MultiRNNCell` of them, runs through
+  `awdrnn.dynamic_qrnn` (all gates of all steps in one matrix product per
+  layer, then a linear-recurrence scan).
 * `"stock"`: everything else (any other cell, wrappers, the LSTM options
   above, `swap_memory=True`, nested inputs) goes to
   `tf.compat.v1.nn.dynamic_rnn` unchanged.
 
-Both paths create the same variables under the same names (default scope
+All paths create the same variables under the same names (default scope
 `"rnn"`, `multi_rnn_cell/cell_<k>/lstm_cell/...` in stacks), so checkpoints
 move between them, and return the same outputs and final state (outputs are
 zero and the state frozen past `sequence_length`).
@@ -31,10 +34,12 @@ zero and the state frozen past `sequence_length`).
 import tensorflow as tf
 
 from awdrnn.fused_lstm import lstm_sequence
+from awdrnn.qrnn_cell import dynamic_qrnn, qrnn_layers
 from awdrnn.rnn_cell import LSTMStateTuple, MultiRNNCell
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
 FUSED_LSTM = "fused_lstm"
+QRNN = "qrnn"
 STOCK = "stock"
 
 _TANH = (tf.tanh, tf.math.tanh, tf.nn.tanh)
@@ -64,9 +69,11 @@ def path_of(cell):
       cell: an RNN cell.
 
     Returns:
-      `("fused_lstm", reason)` or `("stock", reason)`; `reason` is a short
+      `("fused_lstm" | "qrnn" | "stock", reason)`; `reason` is a short
       human-readable explanation (why the stock path was chosen).
     """
+    if qrnn_layers(cell) is not None:
+        return QRNN, "QRNNCell (or a MultiRNNCell of them): dynamic_qrnn"
     if isinstance(cell, WeightDropLSTMCell):
         why = _lstm_unsupported(cell)
         return (STOCK, why) if why else (FUSED_LSTM, "WeightDropLSTMCell")
@@ -97,7 +104,8 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None,
       initial_state: optional initial state matching `cell.state_size`.
       dtype: dtype of the initial state; required without `initial_state`.
       parallel_iterations: passed to the while loops (default 32).
-      swap_memory: True selects the stock path (the fused path has no swap).
+      swap_memory: True sends LSTMs to the stock path (the fused LSTM has no
+        swap); a QRNN has no time loop to swap and ignores it.
       time_major: layout of `inputs` and `outputs`.
       scope: variable scope, default `"rnn"`.
 
@@ -111,6 +119,10 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None,
         that is not a vector.
     """
     path, _ = path_of(cell)
+    if path == QRNN and not tf.nest.is_nested(inputs):
+        return dynamic_qrnn(cell, inputs, sequence_length=sequence_length,
+                            initial_state=initial_state, dtype=dtype,
+                            time_major=time_major, scope=scope)
     if path == STOCK or swap_memory or tf.nest.is_nested(inputs):
         return tf.compat.v1.nn.dynamic_rnn(
             cell, inputs, sequence_length=sequence_length,

@@ -257,3 +257,19 @@ def test_errors_name_the_argument():
                                sequence_length=tf.constant([[1, 2, 3]]))
         with pytest.raises(ValueError, match="inputs must have rank 3"):
             awdrnn.dynamic_rnn(cell, tf.zeros([B, D]), dtype=tf.float32)
+
+
+@pytest.mark.parametrize("kind", ["single", "stack"])
+def test_qrnn_routes_through_dynamic_qrnn_and_equals_stock(kind):
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(6)
+
+        def qrnn(units, window, depth):
+            return awdrnn.QRNNCell(units, window=window, weight_drop_kr=0.6,
+                                   input_size=depth, dtype=tf.float64)
+
+        cell = (qrnn(5, 2, D) if kind == "single"
+                else rnn_cell.MultiRNNCell([qrnn(5, 2, D), qrnn(3, 2, 5)]))
+        assert fast_rnn.path_of(cell)[0] == fast_rnn.QRNN
+        _compare(cell, _inputs(np.float64), np.float64, 1e-10,
+                 sequence_length=tf.constant([T, 2, 4]))
