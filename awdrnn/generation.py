@@ -1,0 +1,79 @@
+"""Sampling text from a trained language model, with a temperature.
+
+    p_T(w) = softmax(logits / T)(w)
+
+T < 1 sharpens the distribution (safer, more repetitive text), T > 1
+flattens it, T = 1 samples the model itself. Words are drawn one at a time,
+the recurrent state carried from word to word.
+
+    from awdrnn import generation, lm_training
+    sess, g, vocab = lm_training.open_best_model("runs/demo")
+    print(generation.sample_text(sess, g, vocab, num_words=50, temperature=0.8))
+"""
+
+import numpy as np
+
+from awdrnn.corpus import EOS
+
+
+def check_temperature(temperature):
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not temperature > 0:
+        raise ValueError(f"temperature must be a number > 0, got {temperature!r}.")
+    return float(temperature)
+
+
+def sample_from_probs(probs, temperature, rng):
+    """Draws one index from `probs ** (1 / T)` renormalised (= softmax(logits / T))."""
+    temperature = check_temperature(temperature)
+    logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-300)) / temperature
+    p = np.exp(logp - logp.max())
+    p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+
+
+def sample_ids(session, g, num_words, temperature=1.0, seed=None, prime_ids=(0,)):
+    """Samples `num_words` ids after feeding `prime_ids` (dropout off).
+
+    Args:
+      session: session with the model loaded.
+      g: `lm_training.LMGraph`.
+      num_words: number of ids to sample.
+      temperature: > 0.
+      seed: NumPy seed of the sampler.
+      prime_ids: ids fed first (at least one).
+
+    Returns:
+      list of sampled ids.
+    """
+    check_temperature(temperature)
+    if not isinstance(num_words, int) or num_words < 1:
+        raise ValueError(f"num_words must be a positive int, got {num_words!r}.")
+    prime_ids = list(prime_ids)
+    if not prime_ids:
+        raise ValueError("prime_ids must hold at least one id, got none.")
+    rng = np.random.RandomState(seed)
+    state = g.model.zero_state(1)
+    probs, state = session.run([g.probs_last, g.out.final_state],
+                               g.feed(np.array([prime_ids], np.int32), state))
+    out = []
+    for _ in range(num_words):
+        word = sample_from_probs(probs[0], temperature, rng)
+        out.append(word)
+        probs, state = session.run([g.probs_last, g.out.final_state],
+                                   g.feed(np.array([[word]], np.int32), state))
+    return out
+
+
+def sample_text(session, g, vocab, num_words=100, temperature=1.0, seed=None, prime=None):
+    """Samples text, one sentence per line (`<eos>` becomes a line break).
+
+    Args:
+      prime: optional starting words (space separated); default `<eos>`, i.e.
+        start a new sentence.
+    """
+    words = prime.split() if prime else [EOS]
+    prime_ids = vocab.encode(words, "prime")
+    ids = sample_ids(session, g, num_words, temperature, seed, prime_ids)
+    text = " ".join(vocab.decode(ids))
+    return text.replace(f" {EOS} ", "\n").replace(f" {EOS}", "\n").replace(f"{EOS} ", "\n")

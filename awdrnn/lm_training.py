@@ -1,0 +1,652 @@
+"""The AWD-LSTM training loop: variable BPTT, AR/TAR, clipping, NT-ASGD, checkpoints.
+
+One step on a segment `x = streams[:, i:i + seq_len]` (targets one ahead):
+
+    loss  = mean(-log p(y | x)) + AR(dropped h_L) + TAR(raw h_L)
+    g     = clip_by_global_norm(d loss / d w, clip) + wdecay * w
+    w    <- optimizer(w, g, lr * seq_len / bptt)       (SGD or Adam)
+    avg  <- avg + (w - avg) / k                        (once NT-ASGD has switched)
+
+The final state of each segment is the next one's initial state (zeros at
+each epoch start). After each epoch the model is evaluated on `valid`
+(averaged weights once averaging is on), the best model is saved, the NT
+condition is checked, and a checkpoint with everything needed to continue
+*exactly* (weights, optimizer slots, averages, step, learning rate, data
+position, BPTT sampler state, recurrent state) is written atomically.
+
+    from awdrnn import corpus, lm_model, lm_training
+    c = corpus.Corpus("../shared/data/ptb")
+    trainer = lm_training.Trainer(
+        lm_model.LMConfig(vocab_size=len(c.vocab), emsize=200, nhid=400),
+        lm_training.TrainConfig(epochs=3), c, save_dir="runs/ptb")
+    metrics = trainer.run()        # also runs/ptb/metrics.json, curves.png, tb/
+
+Save folder layout: `config.json`, `vocab.txt`, `checkpoints/` (training
+state, for `resume=True`), `best/` (the best model's weights, averaged when
+NT-ASGD is on: what evaluation and generation load), `metrics.json`,
+`curves.png`, `tb/` (TensorBoard).
+
+Known limit of exact resume: dropout masks are drawn by TensorFlow's stateful
+random ops, whose streams restart with a session; a resumed run reseeds them
+from (seed, step), so it is reproducible but its masks differ from those an
+uninterrupted run would have drawn. Everything else continues exactly.
+"""
+
+import dataclasses
+import math
+import os
+import signal
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from awdrnn import asgd, bptt, checkpoints, corpus, lm_model, regularizers
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+class TrainingError(Exception):
+    """A problem reported to the user with a message and an exit code."""
+
+    exit_code = 1
+
+
+class DataError(TrainingError):
+    exit_code = 2
+
+
+class CheckpointMismatch(TrainingError):
+    exit_code = 4
+
+
+class NaNLoss(TrainingError):
+    exit_code = 3
+
+
+class Interrupted(TrainingError):
+    exit_code = 130
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Training hyper-parameters (salesforce `main.py` names and PTB defaults).
+
+    `optimizer="sgd"` is NT-ASGD (SGD that switches to averaging, as
+    salesforce's `sgd`); `"adam"` never averages. `when`: epochs after which
+    the learning rate is divided by 10. `max_steps` (global step) and
+    `max_minutes` (this invocation's training time) stop a run early, with a
+    checkpoint and a final evaluation. `finetune`: the paper's second stage,
+    averaging from the first step on, starting from the saved best model and
+    stopping when validation stalls.
+    """
+
+    lr: float = 30.0
+    clip: float = 0.25
+    epochs: int = 500
+    batch_size: int = 20
+    eval_batch_size: int = 10
+    test_batch_size: int = 1
+    bptt: int = 70
+    seed: int = 141
+    nonmono: int = 5
+    alpha: float = 2.0
+    beta: float = 1.0
+    wdecay: float = 1.2e-6
+    optimizer: str = "sgd"
+    when: tuple = ()
+    log_interval: int = 200
+    max_steps: int = None
+    max_minutes: float = None
+    finetune: bool = False
+
+    def validate(self):
+        def positive_int(name, value):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+        for name in ("epochs", "batch_size", "eval_batch_size", "test_batch_size", "bptt",
+                     "nonmono", "log_interval"):
+            positive_int(name, getattr(self, name))
+        if self.max_steps is not None:
+            positive_int("max_steps", self.max_steps)
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a number > 0, got {self.lr!r}.")
+        for name in ("clip", "alpha", "beta", "wdecay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
+        self.when = tuple(int(e) for e in self.when)
+        return self
+
+
+class LMGraph:
+    """The tensors of one language-model graph (inference, plus training ops).
+
+    Args:
+      model_config: `lm_model.LMConfig`.
+      train_config: `TrainConfig`, or None for an inference-only graph.
+      graph_seed: graph-level random seed (dropout masks).
+    """
+
+    def __init__(self, model_config, train_config=None, graph_seed=None):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            if graph_seed is not None:
+                tf.compat.v1.set_random_seed(graph_seed)
+            seed = train_config.seed if train_config is not None else None
+            self.ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="ids")
+            self.targets = tf.compat.v1.placeholder(tf.int32, [None, None], name="targets")
+            self.model = lm_model.LanguageModel(model_config, seed=seed)
+            self.out = self.model(self.ids)
+            self.training = self.out.training
+            self.probs_last = tf.nn.softmax(self.out.logits[:, -1])
+            losses = lm_model.token_losses(self.out.logits, self.targets)
+            self.loss_sum = tf.reduce_sum(losses)
+            self.xent = tf.reduce_mean(losses)
+            self.model_vars = tf.compat.v1.trainable_variables()
+            self.model_saver = tf.compat.v1.train.Saver(self.model_vars, max_to_keep=None,
+                                                        save_relative_paths=True)
+            if train_config is not None:
+                self._build_training(train_config)
+            self.init = tf.group(tf.compat.v1.global_variables_initializer(),
+                                 tf.compat.v1.local_variables_initializer())
+        self.graph.finalize()
+
+    def _build_training(self, cfg):
+        self.lr = tf.compat.v1.placeholder(tf.float32, [], name="lr")
+        self.ar = regularizers.activation_regularization(self.out.dropped_output, cfg.alpha)
+        self.tar = regularizers.temporal_activation_regularization(self.out.raw_output, cfg.beta)
+        loss = self.xent + self.ar + self.tar
+        grads = tf.gradients(loss, self.model_vars)
+        if cfg.clip > 0:
+            grads, self.grad_norm = tf.clip_by_global_norm(grads, cfg.clip)
+        else:
+            self.grad_norm = tf.linalg.global_norm(grads)
+        grads_and_vars = regularizers.add_weight_decay(zip(grads, self.model_vars), cfg.wdecay)
+        self.global_step = tf.compat.v1.train.get_or_create_global_step()
+        if cfg.optimizer == "adam":
+            opt = tf.compat.v1.train.AdamOptimizer(self.lr)
+        else:
+            opt = tf.compat.v1.train.GradientDescentOptimizer(self.lr)
+        train_op = opt.apply_gradients(grads_and_vars, global_step=self.global_step)
+        self.averager = asgd.WeightAverager(self.model_vars)
+        with tf.control_dependencies([train_op]):
+            self.step_op = self.averager.update_op()
+        self.saver = tf.compat.v1.train.Saver(max_to_keep=None, save_relative_paths=True)
+
+    def feed(self, x, state, y=None, training=False):
+        feed = self.model.state_feed(self.out.initial_state, state)
+        feed[self.ids] = x
+        if y is not None:
+            feed[self.targets] = y
+        feed[self.training] = training
+        return feed
+
+
+def evaluate(session, g, ids, batch_size, bptt_len):
+    """Mean per-token cross-entropy (nats) of `ids` with dropout off.
+
+    The text is cut into `batch_size` streams and read in segments of
+    `bptt_len`, carrying the state (the paper uses batch size 10 on valid
+    and 1 on test).
+    """
+    streams = corpus.batchify(ids, batch_size)
+    state = g.model.zero_state(batch_size)
+    total, count = 0.0, 0
+    for start, seq_len in bptt.SegmentSampler(bptt_len, variable=False).epoch(streams.shape[1]):
+        x = streams[:, start:start + seq_len]
+        y = streams[:, start + 1:start + 1 + seq_len]
+        loss_sum, state = session.run([g.loss_sum, g.out.final_state], g.feed(x, state, y))
+        total += float(loss_sum)
+        count += y.size
+    return total / count
+
+
+def _ppl(loss):
+    return math.exp(min(loss, 700.0))
+
+
+def _save_model(session, g, folder):
+    with g.graph.as_default():  # v1 savers work only in their graph
+        g.model_saver.save(session, os.path.join(folder, "model"), write_meta_graph=False,
+                           write_state=False)
+
+
+def restore_model(session, g, folder, what="checkpoint"):
+    """Restores the model variables from a `best/` (or checkpoint) folder.
+
+    Raises:
+      CheckpointMismatch: variables missing or of another shape.
+    """
+    try:
+        with g.graph.as_default():
+            g.model_saver.restore(session, os.path.join(folder, "model"))
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:300]
+        raise CheckpointMismatch(
+            f"{what} {folder!r} does not match this model's shape: {first}") from None
+
+
+def load_config(save_dir):
+    """`(LMConfig, TrainConfig, Vocabulary)` saved with a run, for evaluation/generation."""
+    path = os.path.join(save_dir, "config.json")
+    if not os.path.isfile(path):
+        raise CheckpointMismatch(f"{save_dir!r} has no config.json: not a train_lm.py save folder.")
+    saved = checkpoints.read_json(path)
+    model_config = lm_model.LMConfig(**saved["model"])
+    train_config = TrainConfig(**saved["train"])
+    vocab = corpus.Vocabulary.load(os.path.join(save_dir, "vocab.txt"))
+    return model_config, train_config, vocab
+
+
+def open_best_model(save_dir, rnn_impl=None):
+    """Session and inference graph with the best model of `save_dir` loaded.
+
+    Returns:
+      `(session, LMGraph, vocab)`.
+    """
+    model_config, _, vocab = load_config(save_dir)
+    if rnn_impl is not None:
+        model_config.rnn_impl = rnn_impl
+    best = checkpoints.CheckpointStore(os.path.join(save_dir, "best")).latest()
+    if best is None:
+        raise CheckpointMismatch(f"{save_dir!r} has no saved model yet (best/ is empty).")
+    g = LMGraph(model_config)
+    session = tf.compat.v1.Session(graph=g.graph)
+    session.run(g.init)
+    restore_model(session, g, best, "saved model")
+    return session, g, vocab
+
+
+class Trainer:
+    """Trains a language model on a corpus; see the module docstring.
+
+    Args:
+      model_config: `lm_model.LMConfig` (its `vocab_size` must match the vocabulary).
+      train_config: `TrainConfig`.
+      data: a `corpus.Corpus` (or any object with `vocab`, `train`, `valid`, `test`).
+      save_dir: run folder.
+      resume: continue from the checkpoint in `save_dir` (or start the
+        fine-tuning stage from its best model when `train_config.finetune`).
+      log: function printing one line.
+      extra_metrics: dict merged into `metrics.json` (e.g. the entropy floor).
+
+    Raises:
+      DataError, CheckpointMismatch, ValueError: at construction, before any training.
+    """
+
+    def __init__(self, model_config, train_config, data, save_dir, resume=False,
+                 log=print, extra_metrics=None):
+        self.mcfg = model_config.validate()
+        self.cfg = train_config.validate()
+        self.data = data
+        self.save_dir = save_dir
+        self.log = log
+        self.extra = dict(extra_metrics or {})
+        self.ckpts = checkpoints.CheckpointStore(os.path.join(save_dir, "checkpoints"))
+        self.best = checkpoints.CheckpointStore(os.path.join(save_dir, "best"))
+        if len(data.vocab) != self.mcfg.vocab_size:
+            raise ValueError(f"vocab_size={self.mcfg.vocab_size} but the vocabulary has "
+                             f"{len(data.vocab)} words.")
+        self._check_data()
+        self.state = self._fresh_state()
+        self.resume = bool(resume)
+        if resume or self.cfg.finetune:
+            self._check_saved_run()
+        if resume:
+            latest = self.ckpts.latest()
+            self.state = checkpoints.read_json(os.path.join(latest, "state.json"))
+        elif self.cfg.finetune:
+            if self.best.latest() is None:
+                raise CheckpointMismatch(f"cannot fine-tune: no saved model in {self.best.root!r}.")
+        elif self.ckpts.latest() is not None:
+            raise DataError(
+                f"save folder {save_dir!r} already holds a run; pass resume=True (--resume) "
+                "to continue it, or choose another folder.")
+        seed = self.cfg.seed if self.state["step"] == 0 else self.cfg.seed * 1000003 + self.state["step"]
+        self.g = LMGraph(self.mcfg, self.cfg, graph_seed=seed)
+        self.sampler = bptt.SegmentSampler(self.cfg.bptt, seed=self.cfg.seed)
+        self._stop_requested = False
+        self._writer = None
+
+    # --- set-up -----------------------------------------------------------------
+    def _check_data(self):
+        cfg = self.cfg
+        n = len(self.data.train) // cfg.batch_size
+        if n - 1 < cfg.bptt:
+            raise DataError(
+                f"bptt={cfg.bptt} with batch_size={cfg.batch_size} is too large for the "
+                f"training data: {len(self.data.train)} tokens give {cfg.batch_size} streams "
+                f"of {n} tokens, fewer than bptt + 1; lower --bptt or --batch_size.")
+        for split, bs in (("valid", cfg.eval_batch_size), ("test", cfg.test_batch_size)):
+            try:
+                corpus.batchify(getattr(self.data, split), bs)
+            except corpus.CorpusError as e:
+                raise DataError(f"{split} data: {e}") from None
+
+    def _check_saved_run(self):
+        path = os.path.join(self.save_dir, "config.json")
+        if not os.path.isfile(path):
+            raise CheckpointMismatch(f"cannot resume: {path!r} does not exist.")
+        if self.resume and self.ckpts.latest() is None:
+            raise CheckpointMismatch(f"cannot resume: no checkpoint in {self.ckpts.root!r}.")
+        saved = checkpoints.read_json(path)
+        mine = self.mcfg.shape_dict()
+        theirs = lm_model.LMConfig(**saved["model"]).shape_dict()
+        diff = [f"{k}={theirs[k]!r} in the checkpoint vs {mine[k]!r} now"
+                for k in mine if mine[k] != theirs[k]]
+        if diff:
+            raise CheckpointMismatch(
+                "checkpoint is from a model of a different shape: " + "; ".join(diff) + ".")
+        vocab = corpus.Vocabulary.load(os.path.join(self.save_dir, "vocab.txt"))
+        if vocab != self.data.vocab:
+            ours, theirs_ = set(self.data.vocab.words), set(vocab.words)
+            extra = sorted(ours - theirs_)[:5]
+            raise CheckpointMismatch(
+                f"the data's vocabulary ({len(self.data.vocab)} words) differs from the "
+                f"checkpoint's ({len(vocab)} words)"
+                + (f", e.g. new words {extra}" if extra else ", or its order differs")
+                + ": was the run trained on other data?")
+
+    def _fresh_state(self):
+        return {"step": 0, "epoch": 1, "position": 0, "lr": float(self.cfg.lr),
+                "sampler": None, "trigger": [], "best_val_loss": None, "epochs": [],
+                "epoch_loss": 0.0, "epoch_tokens": 0, "epoch_seconds": 0.0,
+                "tokens": 0, "train_seconds": 0.0, "stage": "train",
+                "asgd_epoch": None, "status": "running", "finetune_done": False}
+
+    # --- persistence -------------------------------------------------------------
+    def _write_config(self):
+        os.makedirs(self.save_dir, exist_ok=True)
+        checkpoints.write_json(os.path.join(self.save_dir, "config.json"),
+                               {"model": dataclasses.asdict(self.mcfg),
+                                "train": dataclasses.asdict(self.cfg)})
+        self.data.vocab.save(os.path.join(self.save_dir, "vocab.txt"))
+
+    def _save_checkpoint(self, sess, hidden):
+        self.state["sampler"] = self.sampler.get_state()
+
+        def write(folder):
+            self.g.saver.save(sess, os.path.join(folder, "model"), write_meta_graph=False,
+                              write_state=False)
+            np.savez(os.path.join(folder, "hidden.npz"), *tf.nest.flatten(hidden))
+            checkpoints.write_json(os.path.join(folder, "state.json"), self.state)
+
+        return self.ckpts.write(f"ckpt-{self.state['step']}", write)
+
+    def _restore_checkpoint(self, sess):
+        latest = self.ckpts.latest()
+        try:
+            self.g.saver.restore(sess, os.path.join(latest, "model"))
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
+            first = str(e).strip().splitlines()[0][:300]
+            raise CheckpointMismatch(f"checkpoint {latest!r} does not match this model: {first}") from None
+        if self.state["sampler"] is not None:
+            self.sampler.set_state(self.state["sampler"])
+        with np.load(os.path.join(latest, "hidden.npz")) as f:
+            flat = [f[f"arr_{i}"] for i in range(len(f.files))]
+        return tf.nest.pack_sequence_as(self.g.model.zero_state(1), flat)
+
+    def _save_best(self, sess):
+        self.best.write(f"best-{self.state['step']}", lambda folder: _save_model(sess, self.g, folder))
+
+    def _metrics(self):
+        st = self.state
+        best = st["best_val_loss"]
+        return dict(self.extra, **{
+            "valid_ppl": None if best is None else _ppl(best),
+            "test_ppl": st.get("test_ppl"),
+            "tokens_per_sec": st["tokens"] / st["train_seconds"] if st["train_seconds"] else None,
+            "epochs": st["epochs"], "steps": st["step"], "status": st["status"],
+            "asgd_start_epoch": st["asgd_epoch"],
+            "train_minutes": st["train_seconds"] / 60.0,
+            "model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg)})
+
+    def _write_metrics(self):
+        metrics = self._metrics()
+        checkpoints.write_json(os.path.join(self.save_dir, "metrics.json"), metrics)
+        plot_curves(metrics, os.path.join(self.save_dir, "curves.png"), self.log)
+        return metrics
+
+    def _summary(self, step, **values):
+        if self._writer is None:
+            with tf.Graph().as_default():  # v1 writers refuse eager mode
+                self._writer = tf.compat.v1.summary.FileWriter(os.path.join(self.save_dir, "tb"))
+        summary = tf.compat.v1.Summary(value=[
+            tf.compat.v1.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
+        self._writer.add_summary(summary, step)
+        self._writer.flush()
+
+    # --- the loop ------------------------------------------------------------------
+    def _on_sigint(self, signum, frame):
+        del frame
+        if self._stop_requested:
+            raise KeyboardInterrupt
+        self._stop_requested = signum
+        self.log("\n  (stop requested: finishing the current step and saving a checkpoint; "
+                 "press Ctrl-C again to abort without saving)")
+
+    def run(self):
+        """Trains until `epochs`, a budget, NaN loss or Ctrl-C; returns the metrics.
+
+        Raises:
+          NaNLoss: non-finite loss; the last good checkpoint is kept.
+          Interrupted: SIGINT/SIGTERM; a checkpoint of the exact position was saved.
+        """
+        handlers = {}
+        if _in_main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_sigint)
+        sess = tf.compat.v1.Session(graph=self.g.graph)
+        try:
+            with self.g.graph.as_default():
+                return self._run(sess)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            sess.close()
+            if self._writer is not None:
+                self._writer.close()
+
+    def _run(self, sess):
+        g, cfg, st = self.g, self.cfg, self.state
+        sess.run(g.init)
+        hidden = g.model.zero_state(cfg.batch_size)
+        if self.resume:
+            hidden = self._restore_checkpoint(sess)
+            self.log(f"resumed from {self.ckpts.latest()} at step {st['step']} "
+                     f"(epoch {st['epoch']}, token {st['position']} of each stream)")
+        elif self.cfg.finetune:
+            restore_model(sess, g, self.best.latest(), "saved model")
+            saved = checkpoints.read_json(os.path.join(self.save_dir, "metrics.json"))
+            st["epochs"] = saved.get("epochs", [])
+            st["stage"] = "finetune"
+            st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
+            self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
+                     "averaging from the first step")
+            sess.run(g.averager.start_op)
+        else:
+            self._write_config()
+        st["status"] = "running"
+        streams = corpus.batchify(self.data.train, cfg.batch_size)
+        budget_start = time.time()
+        stop = None
+        while st["epoch"] <= cfg.epochs and stop is None and not st["finetune_done"]:
+            stop, hidden = self._train_epoch(sess, streams, hidden, budget_start)
+            if stop is None or stop == "budget":
+                self._end_epoch(sess, partial=stop is not None)
+                hidden = g.model.zero_state(cfg.batch_size) if stop is None else hidden
+            if stop == "interrupt":
+                st["status"] = "interrupted"
+            self._save_checkpoint(sess, hidden)
+            self._write_metrics()
+            if stop == "interrupt":
+                raise Interrupted(
+                    f"interrupted at step {st['step']}; checkpoint saved in "
+                    f"{self.ckpts.latest()}; continue with resume (--resume).")
+        st["status"] = "stopped by budget" if stop == "budget" else "completed"
+        if self.best.latest() is not None:
+            restore_model(sess, g, self.best.latest(), "saved model")
+            test_loss = evaluate(sess, g, self.data.test, cfg.test_batch_size, cfg.bptt)
+            st["test_ppl"] = _ppl(test_loss)
+            self.log(f"= end of training ({st['status']}) | best valid ppl "
+                     f"{_ppl(st['best_val_loss']):.2f} | test ppl {st['test_ppl']:.2f} "
+                     f"(batch size {cfg.test_batch_size})")
+        return self._write_metrics()
+
+    def _budget_exhausted(self, budget_start):
+        cfg, st = self.cfg, self.state
+        if cfg.max_steps is not None and st["step"] >= cfg.max_steps:
+            return f"max_steps={cfg.max_steps} reached"
+        if cfg.max_minutes is not None and time.time() - budget_start >= 60.0 * cfg.max_minutes:
+            return f"max_minutes={cfg.max_minutes} reached"
+        return None
+
+    def _train_epoch(self, sess, streams, hidden, budget_start):
+        """Trains from the saved position to the end of the epoch or a stop.
+
+        Returns:
+          `(stop, hidden)`; stop is None (epoch done), "budget", "interrupt" or "nan".
+        """
+        g, cfg, st = self.g, self.cfg, self.state
+        num_steps = streams.shape[1]
+        batches = max(1, (num_steps - 1) // cfg.bptt)
+        interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
+        while True:
+            # Stops are checked before the next length is drawn, so a checkpoint
+            # holds the sampler state that continues exactly.
+            why = self._budget_exhausted(budget_start)
+            if why:
+                self.log(f"  stopping: {why}")
+                return "budget", hidden
+            if self._stop_requested:
+                return "interrupt", hidden
+            segment = self.sampler.next_segment(st["position"], num_steps)
+            if segment is None:
+                return None, hidden
+            start, seq_len = segment
+            x = streams[:, start:start + seq_len]
+            y = streams[:, start + 1:start + 1 + seq_len]
+            lr_t = st["lr"] * bptt.lr_scale(seq_len, cfg.bptt)
+            feed = g.feed(x, hidden, y, training=True)
+            feed[g.lr] = lr_t
+            t0 = time.time()
+            xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, g.step_op], feed)
+            if not np.isfinite(xent):
+                st["status"] = f"nan loss at step {st['step'] + 1}"
+                checkpoints.write_json(os.path.join(self.save_dir, "metrics.json"), self._metrics())
+                raise NaNLoss(
+                    f"loss is {xent} at step {st['step'] + 1} (epoch {st['epoch']}, tokens "
+                    f"{start}..{start + seq_len} of each stream); training stopped. The last good "
+                    f"checkpoint is kept: {self.ckpts.latest()} (not overwritten). Try a lower "
+                    "--lr or --clip.")
+            dt = time.time() - t0
+            hidden = new_hidden
+            tokens = y.size
+            st["step"] += 1
+            st["position"] = start + seq_len
+            st["tokens"] += tokens
+            st["train_seconds"] += dt
+            st["epoch_loss"] += float(xent) * tokens
+            st["epoch_tokens"] += tokens
+            st["epoch_seconds"] += dt
+            interval_loss += float(xent) * tokens
+            interval_tokens += tokens
+            if st["step"] % cfg.log_interval == 0:
+                elapsed = time.time() - interval_start
+                loss = interval_loss / interval_tokens
+                batch = min(batches, st["position"] // cfg.bptt)
+                bar = "#" * int(20 * batch / batches)
+                self.log(f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
+                         f"lr {st['lr']:.4g} | {interval_tokens / elapsed:7.0f} tok/s | "
+                         f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
+                self._summary(st["step"], train_loss=loss, train_ppl=_ppl(loss), lr=st["lr"],
+                              tokens_per_sec=interval_tokens / elapsed)
+                interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
+
+    def _end_epoch(self, sess, partial):
+        g, cfg, st = self.g, self.cfg, self.state
+        if st["epoch_tokens"] == 0:
+            return
+        t0 = time.time()
+        with g.averager.averaged(sess) as averaged:
+            val_loss = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
+            improved = st["best_val_loss"] is None or val_loss < st["best_val_loss"]
+            if improved:
+                st["best_val_loss"] = val_loss
+                self._save_best(sess)
+        train_loss = st["epoch_loss"] / st["epoch_tokens"]
+        record = {"epoch": st["epoch"], "train_ppl": _ppl(train_loss), "valid_ppl": _ppl(val_loss),
+                  "seconds": st["epoch_seconds"], "eval_seconds": time.time() - t0,
+                  "tokens_per_sec": st["epoch_tokens"] / st["epoch_seconds"],
+                  "lr": st["lr"], "averaged": averaged, "step": st["step"],
+                  "stage": st["stage"], "partial": partial}
+        st["epochs"].append(record)
+        self.log(f"-- end of epoch {st['epoch']:3d}{' (partial)' if partial else ''} | "
+                 f"{st['epoch_seconds']:6.1f} s | train ppl {record['train_ppl']:8.2f} | "
+                 f"valid ppl {record['valid_ppl']:8.2f}{' (averaged)' if averaged else ''}"
+                 f"{' *' if improved else ''}")
+        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"])
+        if partial:
+            return
+        if st["stage"] == "finetune":
+            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
+            if trigger.should_switch(val_loss):
+                self.log("   fine-tuning done: validation stopped improving")
+                st["finetune_done"] = True
+            st["trigger"] = trigger.history
+        elif cfg.optimizer == "sgd" and not averaged:
+            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
+            if trigger.should_switch(val_loss):
+                sess.run(g.averager.start_op)
+                st["asgd_epoch"] = st["epoch"]
+                self.log("   switching to ASGD (validation did not improve on the best of "
+                         f"more than {cfg.nonmono} checks ago)")
+            st["trigger"] = trigger.history
+        if st["epoch"] in cfg.when:
+            st["lr"] /= 10.0
+            self.log(f"   epoch {st['epoch']} in --when: lr divided by 10 -> {st['lr']:.4g}")
+        st["epoch"] += 1
+        st["position"] = 0
+        st["epoch_loss"], st["epoch_tokens"], st["epoch_seconds"] = 0.0, 0, 0.0
+
+
+def _in_main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def plot_curves(metrics, path, log=print):
+    """Writes a PNG of train/valid perplexity per epoch (and the floor, if known)."""
+    epochs = [e for k, e in enumerate(metrics["epochs"])
+              if not e["partial"] or k == len(metrics["epochs"]) - 1]
+    if not epochs:
+        return
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("  (matplotlib is not installed: no curves.png; pip install awdrnn[examples])")
+        return
+    x = list(range(1, len(epochs) + 1))  # fine-tuning epochs continue the count
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(x, [e["train_ppl"] for e in epochs], "o-", label="train (with dropout)")
+    ax.plot(x, [e["valid_ppl"] for e in epochs], "o-", label="valid")
+    if metrics.get("perplexity_floor"):
+        ax.axhline(metrics["perplexity_floor"], color="k", ls="--", label="entropy floor")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, path)
