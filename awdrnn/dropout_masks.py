@@ -126,7 +126,7 @@ class PersistentMask:
         self._seed = seed
         self._reads = []
         self._update_op = None
-        with tf.init_scope(), tf.compat.v1.name_scope(None):
+        with outside_loops(), tf.control_dependencies(None), tf.compat.v1.name_scope(None):
             self.variable = tf.compat.v1.Variable(
                 initial_value=lambda: self._sample(),
                 trainable=False,

@@ -44,6 +44,12 @@ def outside_loops():
     """
     deps = _enclosing_control_inputs()
     with tf.init_scope():
+        if tf.executing_eagerly():
+            raise RuntimeError(
+                "awdrnn builds its masks once per session.run and needs graph mode "
+                "(tf.compat.v1): build the model inside `with tf.Graph().as_default():` "
+                "or call tf.compat.v1.disable_eager_execution() first; eager "
+                "execution and tf.function are not supported.")
         outer = tf.compat.v1.get_default_graph()
         valid = []
         for op in deps:

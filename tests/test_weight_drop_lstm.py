@@ -463,3 +463,12 @@ def test_input_rank_and_depth_errors():
             sized(tf.zeros([BATCH, DEPTH]), sized.zero_state(BATCH, tf.float32))
         with pytest.raises(TypeError, match="the dtype of inputs must be a floating-point type.*got int32"):
             awdrnn.WeightDropLSTMCell(UNITS)(tf.zeros([BATCH, DEPTH], tf.int32), state)
+
+
+def test_eager_execution_is_refused_with_a_clear_error():
+    assert tf.executing_eagerly()  # the test process has not disabled eager
+    cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5)
+    with pytest.raises(RuntimeError, match="needs graph mode"):
+        cell(tf.zeros([BATCH, DEPTH]), cell.zero_state(BATCH, tf.float32))
+    with pytest.raises(RuntimeError, match="needs graph mode"):
+        awdrnn.VariationalDropout([2, 3], 0.5)
