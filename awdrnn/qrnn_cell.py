@@ -447,15 +447,30 @@ def _run_layers(cell, layers, x, state):
     under the scopes `MultiRNNCell.call` gives them (`<scope>/cell_<i>`).
     """
     if cell is layers[0]:
-        return cell(x, state)
+        return _call_layer(cell, x, state)
     cell._set_scope(None)  # "multi_rnn_cell" in the current scope, if not yet set
     new_states = []
     with tf.compat.v1.variable_scope(cell._scope, auxiliary_name_scope=False):
         for i, layer in enumerate(layers):
             with tf.compat.v1.variable_scope(f"cell_{i}"):
-                x, layer_state = layer(x, state[i])
+                x, layer_state = _call_layer(layer, x, state[i])
             new_states.append(layer_state)
     return x, tuple(new_states)
+
+
+def _call_layer(layer, x, state):
+    """`layer(x, state)`, its ops in the current graph.
+
+    A built layer re-enters the variable scope object it cached at an earlier
+    call; one cached inside `dynamic_rnn`'s loop body (a FuncGraph under
+    control flow v2) would put the ops in that body's graph. Dropping the
+    cache makes the layer create (and cache) one in the current graph, which
+    later calls from inside loop bodies re-enter without switching graphs.
+    """
+    cached = getattr(layer, "_always_reuse_variable_scope", None)
+    if cached is not None and getattr(cached, "_graph", None) is not tf.compat.v1.get_default_graph():
+        layer._always_reuse_variable_scope = None
+    return layer(x, state)
 
 
 def dynamic_qrnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None,
