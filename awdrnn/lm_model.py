@@ -39,6 +39,7 @@ import tensorflow as tf
 
 from awdrnn import dropout_masks
 from awdrnn import fast_rnn
+from awdrnn.qrnn_cell import QRNNCell
 from awdrnn.variational_dropout import embedding_dropout, locked_dropout
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
@@ -79,7 +80,7 @@ class LMConfig:
       emsize: embedding size (and the last layer's size when tied).
       nhid: units of the other layers.
       nlayers: number of recurrent layers.
-      model: "lstm" (weight-dropped LSTM) or "qrnn".
+      model: "lstm" (weight-dropped LSTM) or "qrnn" (`awdrnn.QRNNCell`).
       dropout_kr, dropouth_kr, dropouti_kr, dropoute_kr, wdrop_kr: keep rates
         of the output, between-layer, input, embedding and DropConnect dropouts.
       tie_weights: share the embedding with the softmax.
@@ -139,13 +140,18 @@ def lstm_cell_factory(config, layer, training, seed=None):
         seed=None if seed is None else seed + layer)
 
 
-def _qrnn_cell_factory(config, layer, training, seed=None):
-    raise NotImplementedError(
-        "model='qrnn' needs awdrnn.qrnn_cell (QRNN issue), which has not landed yet; "
-        "use model='lstm' or pass cell_factory=.")
+def qrnn_cell_factory(config, layer, training, seed=None):
+    """`QRNNCell` layers as the salesforce QRNN language model builds them.
+
+    Window 2 in the first layer and 1 above, output gate on, no zoneout,
+    DropConnect `wdrop_kr` on the whole gate kernel.
+    """
+    return QRNNCell(config.layer_units(layer), window=2 if layer == 0 else 1,
+                    weight_drop_kr=config.wdrop_kr, input_size=config.layer_input_size(layer),
+                    training=training, seed=seed)
 
 
-CELL_FACTORIES = {"lstm": lstm_cell_factory, "qrnn": _qrnn_cell_factory}
+CELL_FACTORIES = {"lstm": lstm_cell_factory, "qrnn": qrnn_cell_factory}
 
 LMOutputs = collections.namedtuple(
     "LMOutputs", ["logits", "initial_state", "final_state", "raw_output", "dropped_output",

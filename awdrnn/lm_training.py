@@ -78,7 +78,8 @@ class TrainConfig:
     `max_minutes` (this invocation's training time) stop a run early, with a
     checkpoint and a final evaluation. `finetune`: the paper's second stage,
     averaging from the first step on, starting from the saved best model and
-    stopping when validation stalls.
+    stopping when validation stalls. `evaluate=False` skips validation and
+    test (speed measurements only: no best model, no NT-ASGD switch).
     """
 
     lr: float = 30.0
@@ -99,6 +100,7 @@ class TrainConfig:
     max_steps: int = None
     max_minutes: float = None
     finetune: bool = False
+    evaluate: bool = True
 
     def validate(self):
         def positive_int(name, value):
@@ -573,6 +575,16 @@ class Trainer:
         g, cfg, st = self.g, self.cfg, self.state
         if st["epoch_tokens"] == 0:
             return
+        if not cfg.evaluate:
+            st["epochs"].append({"epoch": st["epoch"], "seconds": st["epoch_seconds"],
+                                 "tokens_per_sec": st["epoch_tokens"] / st["epoch_seconds"],
+                                 "train_ppl": _ppl(st["epoch_loss"] / st["epoch_tokens"]),
+                                 "valid_ppl": None, "partial": partial, "step": st["step"]})
+            if not partial:
+                st["epoch"] += 1
+                st["position"] = 0
+                st["epoch_loss"], st["epoch_tokens"], st["epoch_seconds"] = 0.0, 0, 0.0
+            return
         t0 = time.time()
         with g.averager.averaged(sess) as averaged:
             val_loss = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
@@ -624,7 +636,8 @@ def _in_main_thread():
 def plot_curves(metrics, path, log=print):
     """Writes a PNG of train/valid perplexity per epoch (and the floor, if known)."""
     epochs = [e for k, e in enumerate(metrics["epochs"])
-              if not e["partial"] or k == len(metrics["epochs"]) - 1]
+              if (not e["partial"] or k == len(metrics["epochs"]) - 1)
+              and e.get("valid_ppl") is not None]
     if not epochs:
         return
     try:

@@ -19,7 +19,7 @@ Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch,
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
 
 from absl import app, flags  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -60,6 +60,8 @@ flags.DEFINE_integer("max_steps", None, "Stop after this many training steps (gl
 flags.DEFINE_float("max_minutes", None, "Stop after this many minutes of training.")
 flags.DEFINE_bool("finetune", False, "Fine-tuning stage: averaging from the start, from "
                   "the best model in --save, until validation stalls.")
+flags.DEFINE_bool("evaluate", True, "Validate each epoch and test at the end; "
+                  "--noevaluate for speed measurements.")
 flags.DEFINE_integer("log_interval", 200, "Steps between progress lines.")
 flags.DEFINE_enum("rnn_impl", "fast", list(lm_model.RNN_IMPLS),
                   "fast: awdrnn.dynamic_rnn (fused LSTM); stock: tf.compat.v1.nn.dynamic_rnn.")
@@ -103,7 +105,8 @@ def _configs(vocab_size, overrides):
         bptt=f("bptt"), seed=f("seed"), nonmono=f("nonmono"), alpha=f("alpha"),
         beta=f("beta"), wdecay=f("wdecay"), optimizer=f("optimizer"), when=when,
         log_interval=f("log_interval"), max_steps=f("max_steps"),
-        max_minutes=f("max_minutes"), finetune=f("finetune"))
+        max_minutes=f("max_minutes"), finetune=f("finetune"),
+        evaluate=f("evaluate"))
     return model_config.validate(), train_config.validate()
 
 
