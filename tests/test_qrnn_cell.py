@@ -444,3 +444,19 @@ def test_graph_construction_errors():
         with pytest.raises(ValueError, match="got input_size=None"):
             unsized.get_vd_update_op()
         assert awdrnn.QRNNCell(UNITS).get_vd_update_op().type == "NoOp"
+
+
+def test_config_round_trip_and_qrnn_layers():
+    with tf.Graph().as_default():
+        cell = awdrnn.QRNNCell(UNITS, window=2, output_gate=False, zoneout=0.1,
+                               weight_drop_kr=0.5, use_vd=True, input_size=DEPTH, seed=3,
+                               training=False, name="q")
+        config = cell.get_config()
+        clone = awdrnn.QRNNCell.from_config(config)
+        assert clone.get_config() == config
+        assert config["window"] == 2 and config["zoneout"] == 0.1 and config["training"] is False
+        stack = rnn_cell.MultiRNNCell([cell, clone])
+        assert awdrnn.qrnn_cell.qrnn_layers(cell) == [cell]
+        assert awdrnn.qrnn_cell.qrnn_layers(stack) == [cell, clone]
+        assert awdrnn.qrnn_cell.qrnn_layers(rnn_cell.MultiRNNCell([cell, rnn_cell.GRUCell(2)])) is None
+        assert awdrnn.qrnn_cell.qrnn_layers(rnn_cell.DropoutWrapper(cell)) is None
