@@ -112,7 +112,7 @@ def test_matches_reference_under_tf1_and_time_major(tf1_flavour, form):
 
 
 @pytest.mark.parametrize("window", [1, 2])
-def test_both_forms_same_outputs_states_and_gradients_in_training(window):
+def test_both_forms_same_outputs_states_and_gradients_in_training(tf1_flavour, window):
     """float32, weight drop with a persistent mask (same in both forms), lengths."""
     x_val = _inputs(np.float32, batch=4, steps=9)
     state_val, _, _ = _initial_state(window, np.float32, batch=4)
