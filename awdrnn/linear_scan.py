@@ -31,9 +31,11 @@ loop (figures in doc/qrnn.md; `python bench/qrnn_speed.py --pooling`).
 import tensorflow as tf
 
 
-def _scan(a, b, c0):
-    """`c_t = a_t * c_{t-1} + b_t` for all t, time-major, by `tf.scan`."""
-    return tf.scan(lambda c, ab: ab[0] * c + ab[1], (a, b), initializer=c0)
+def _scan(a, b, c0, reverse=False):
+    """`c_t = a_t * c_{t-1} + b_t` for all t, time-major, by `tf.scan`
+    (`c_t = a_t * c_{t+1} + b_t` from the end if `reverse`)."""
+    return tf.scan(lambda c, ab: ab[0] * c + ab[1], (a, b), initializer=c0,
+                   reverse=reverse)
 
 
 @tf.custom_gradient
@@ -41,10 +43,9 @@ def _linear_recurrence(a, b, c0):
     c = _scan(a, b, c0)
 
     def grad(g):
-        # G_t = g_t + a_{t+1} G_{t+1}: the forward scan on reversed sequences.
+        # G_t = g_t + a_{t+1} G_{t+1}: the same recurrence, run from the end.
         a_next = tf.concat([a[1:], tf.zeros_like(a[:1])], axis=0)
-        big_g = tf.reverse(
-            _scan(tf.reverse(a_next, [0]), tf.reverse(g, [0]), tf.zeros_like(c0)), [0])
+        big_g = _scan(a_next, g, tf.zeros_like(c0), reverse=True)
         c_prev = tf.concat([tf.expand_dims(c0, 0), c[:-1]], axis=0)
         return big_g * c_prev, big_g, a[0] * big_g[0]
 

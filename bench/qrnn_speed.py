@@ -106,8 +106,23 @@ def _pooling_paths(args):
             shift *= 2
         return b
 
+    @tf.custom_gradient
+    def parallel_custom(a, b, c0):
+        # Backward: G_t = g_t + a_{t+1} G_{t+1}, the same parallel scan reversed.
+        c = parallel(a, b, c0)
+
+        def grad(g):
+            a_next = tf.concat([a[1:], tf.zeros_like(a[:1])], 0)
+            big_g = tf.reverse(parallel(tf.reverse(a_next, [0]), tf.reverse(g, [0]),
+                                        tf.zeros_like(c0)), [0])
+            c_prev = tf.concat([c0[None], c[:-1]], 0)
+            return big_g * c_prev, big_g, a[0] * big_g[0]
+
+        return c, grad
+
     return {"tf.scan (autodiff)": scan, "tf.while_loop (autodiff)": while_loop,
             "parallel scan, log2 T rounds (autodiff)": parallel,
+            "parallel scan (custom gradient)": parallel_custom,
             "linear_recurrence (scan + custom gradient)": linear_recurrence}
 
 
