@@ -321,7 +321,8 @@ class QRNNCell(LayerRNNCell):
 
     def _gates(self, windowed):
         """`Z, F, O` (O None without output gate) from `[..., window * depth]`."""
-        flat = tf.reshape(windowed, [-1, windowed.shape[-1]])
+        flat = windowed if windowed.shape.rank == 2 else tf.reshape(
+            windowed, [-1, windowed.shape[-1]])
         gates = tf.nn.bias_add(tf.matmul(flat, self._gate_kernel()), self._bias)
         if windowed.shape.rank != 2:
             gates = tf.reshape(gates, tf.concat(
@@ -339,10 +340,26 @@ class QRNNCell(LayerRNNCell):
         return z, f, o
 
     def _split_state(self, state):
+        """`(c, x_prev)` (x_prev None for window 1), shapes checked."""
         if self._window == 1:
-            return state, None
-        c, x_prev = state
-        return c, x_prev
+            if tf.nest.is_nested(state):
+                raise ValueError(
+                    "QRNNCell(window=1) state must be the tensor c [batch, "
+                    f"{self._num_units}], got {state!r}.")
+            parts = [(state, self._num_units, "c")]
+        else:
+            if not (isinstance(state, (tuple, list)) and len(state) == 2
+                    and not any(tf.nest.is_nested(s) for s in state)):
+                raise ValueError(
+                    "QRNNCell(window=2) state must be QRNNStateTuple(c, x_prev), got "
+                    f"{state!r}.")
+            parts = [(state[0], self._num_units, "c"), (state[1], self._input_size, "x_prev")]
+        for tensor, depth, name in parts:
+            shape = tf.TensorShape(getattr(tensor, "shape", None))
+            if shape.rank not in (None, 2) or (shape.rank == 2 and shape[1] not in (None, depth)):
+                raise ValueError(
+                    f"QRNNCell state {name} must have shape [batch, {depth}], got {shape}.")
+        return (state, None) if self._window == 1 else tuple(state)
 
     def call(self, inputs, state):
         """One step (or, under `dynamic_qrnn`, all steps) of the QRNN.
@@ -458,6 +475,19 @@ def _run_layers(cell, layers, x, state):
     return x, tuple(new_states)
 
 
+def _check_states(cell, layers, state):
+    """Raises before any variable is made if `state` does not fit the layers."""
+    if cell is layers[0]:
+        layers[0]._split_state(state)
+        return
+    if not isinstance(state, (tuple, list)) or len(state) != len(layers):
+        raise ValueError(
+            f"the state of a MultiRNNCell of {len(layers)} QRNNCells must be a tuple "
+            f"of {len(layers)} layer states, got {state!r}.")
+    for layer, layer_state in zip(layers, state):
+        layer._split_state(layer_state)
+
+
 def _call_layer(layer, x, state):
     """`layer(x, state)`, its ops in the current graph.
 
@@ -534,6 +564,7 @@ def dynamic_qrnn(cell, inputs, sequence_length=None, initial_state=None, dtype=N
         state = initial_state
         if state is None:
             state = cell.zero_state(tf.shape(x)[1], dtype)
+        _check_states(cell, layers, state)
         with _whole_sequence(layers, sequence_length):
             outputs, final_state = _run_layers(cell, layers, x, state)
         if not time_major:

@@ -460,3 +460,25 @@ def test_config_round_trip_and_qrnn_layers():
         assert awdrnn.qrnn_cell.qrnn_layers(stack) == [cell, clone]
         assert awdrnn.qrnn_cell.qrnn_layers(rnn_cell.MultiRNNCell([cell, rnn_cell.GRUCell(2)])) is None
         assert awdrnn.qrnn_cell.qrnn_layers(rnn_cell.DropoutWrapper(cell)) is None
+
+
+@pytest.mark.parametrize("window, state_shapes, fragment", [
+    (2, [[2, UNITS]], r"window=2\) state must be QRNNStateTuple"),
+    (1, [[2, UNITS], [2, DEPTH]], r"window=1\) state must be the tensor c"),
+    (2, [[2, UNITS], [2, UNITS]], f"state x_prev must have shape \\[batch, {DEPTH}\\]"),
+    (1, [[2, DEPTH]], f"state c must have shape \\[batch, {UNITS}\\]"),
+    ("stack", [[2, UNITS]], "a tuple of (length )?2"),  # ours, or MultiRNNCell's
+])
+@pytest.mark.parametrize("form", FORMS)
+def test_state_structure_and_shape_errors(window, state_shapes, fragment, form):
+    with tf.Graph().as_default():
+        if window == "stack":
+            cell = rnn_cell.MultiRNNCell([awdrnn.QRNNCell(UNITS), awdrnn.QRNNCell(UNITS)])
+        else:
+            cell = awdrnn.QRNNCell(UNITS, window=window, input_size=DEPTH)
+        state = [tf.zeros(shape) for shape in state_shapes]
+        state = state[0] if len(state) == 1 else tuple(state)
+        with pytest.raises(ValueError, match=fragment):
+            _run(form, cell, tf.zeros([2, 3, DEPTH]), initial_state=state)
+        if form == "sequence":
+            assert not tf.compat.v1.global_variables()
