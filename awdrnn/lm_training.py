@@ -179,7 +179,9 @@ class LMGraph:
         self.averager = asgd.WeightAverager(self.model_vars)
         with tf.control_dependencies([train_op]):
             self.step_op = self.averager.update_op()
-        self.saver = tf.compat.v1.train.Saver(max_to_keep=None, save_relative_paths=True)
+        self.saved_vars = tf.compat.v1.global_variables()
+        self.saver = tf.compat.v1.train.Saver(self.saved_vars, max_to_keep=None,
+                                              save_relative_paths=True)
 
     def feed(self, x, state, y=None, training=False):
         feed = self.model.state_feed(self.out.initial_state, state)
@@ -219,12 +221,34 @@ def _save_model(session, g, folder):
                            write_state=False)
 
 
+def check_checkpoint_shapes(prefix, variables, what="checkpoint"):
+    """Raises CheckpointMismatch unless `prefix` holds every variable with its shape.
+
+    (A v1 `Saver` restoring resource variables does not check shapes itself.)
+    """
+    try:
+        saved = dict(tf.train.list_variables(prefix))
+    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:300]
+        raise CheckpointMismatch(f"cannot read {what} {prefix!r}: {first}") from None
+    for v in variables:
+        name, shape = v.op.name, v.shape.as_list()
+        if name not in saved:
+            raise CheckpointMismatch(
+                f"{what} {prefix!r} does not match this model: it has no variable {name}.")
+        if list(saved[name]) != shape:
+            raise CheckpointMismatch(
+                f"{what} {prefix!r} does not match this model: {name} has shape "
+                f"{list(saved[name])} there but {shape} here.")
+
+
 def restore_model(session, g, folder, what="checkpoint"):
     """Restores the model variables from a `best/` (or checkpoint) folder.
 
     Raises:
       CheckpointMismatch: variables missing or of another shape.
     """
+    check_checkpoint_shapes(os.path.join(folder, "model"), g.model_vars, what)
     try:
         with g.graph.as_default():
             g.model_saver.restore(session, os.path.join(folder, "model"))
@@ -383,6 +407,7 @@ class Trainer:
 
     def _restore_checkpoint(self, sess):
         latest = self.ckpts.latest()
+        check_checkpoint_shapes(os.path.join(latest, "model"), self.g.saved_vars)
         try:
             self.g.saver.restore(sess, os.path.join(latest, "model"))
         except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
