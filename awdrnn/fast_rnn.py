@@ -185,11 +185,9 @@ def _fused_lstm_rnn(cell, inputs, sequence_length, initial_state, dtype,
         final = []
         for k, (layer, (c0, h0)) in enumerate(zip(layers, layer_states)):
             kernel = layer._dropped_kernel() if layer._drops else layer._kernel
-            depth = layer._kernel.shape[0] - layer._num_units
             with tf.name_scope(f"fused_lstm_{k}"):
-                kernel = tf.convert_to_tensor(kernel)
                 h_seq, c_seq = lstm_sequence(
-                    x, kernel[:depth], kernel[depth:], layer._bias, c0, h0,
+                    x, tf.convert_to_tensor(kernel), layer._bias, c0, h0,
                     forget_bias=layer._forget_bias,
                     parallel_iterations=parallel_iterations)
                 if sequence_length is None:

@@ -15,9 +15,10 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def numpy_lstm(x, w_x, w_h, b, c, h, forget_bias):
+def numpy_lstm(x, kernel, b, c, h, forget_bias):
     """Hochreiter & Schmidhuber LSTM, gates i, j, f, o as TF's LSTMCell."""
     hs, cs = [], []
+    w_x, w_h = kernel[:x.shape[2]], kernel[x.shape[2]:]
     for x_t in x:
         z = x_t @ w_x + h @ w_h + b
         i, j, f, o = np.split(z, 4, axis=1)
@@ -30,7 +31,7 @@ def numpy_lstm(x, w_x, w_h, b, c, h, forget_bias):
 
 def _arrays(dtype, seed=0):
     rng = np.random.RandomState(seed)
-    shapes = [(T, B, D), (D, 4 * U), (U, 4 * U), (4 * U,), (B, U), (B, U)]
+    shapes = [(T, B, D), (D + U, 4 * U), (4 * U,), (B, U), (B, U)]
     return [(0.5 * rng.randn(*s)).astype(dtype) for s in shapes]
 
 
@@ -64,11 +65,12 @@ def test_gradient_matches_finite_differences():
                                            err_msg=f"input {k}")
 
 
-def _stepwise(x, w_x, w_h, b, c, h, forget_bias):
+def _stepwise(x, kernel, b, c, h, forget_bias):
     """The same LSTM as plain TF ops, unrolled in Python (autodiff reference)."""
     hs, cs = [], []
     for t in range(T):
-        i, j, f, o = tf.split(tf.matmul(x[t], w_x) + tf.matmul(h, w_h) + b, 4, axis=1)
+        z = tf.matmul(tf.concat([x[t], h], axis=1), kernel) + b
+        i, j, f, o = tf.split(z, 4, axis=1)
         c = tf.sigmoid(f + forget_bias) * c + tf.sigmoid(i) * tf.tanh(j)
         h = tf.sigmoid(o) * tf.tanh(c)
         hs.append(h)
@@ -101,15 +103,25 @@ def test_dynamic_time_and_batch():
     arrays = _arrays(np.float32, seed=5)
     with tf.Graph().as_default():
         x = tf.compat.v1.placeholder(tf.float32, [None, None, D])
-        c0 = tf.compat.v1.placeholder(tf.float32, [None, U])
+        c0 = tf.compat.v1.placeholder(tf.float32, [None, U])  # dynamic batch
         h0 = tf.compat.v1.placeholder(tf.float32, [None, U])
-        h_seq, _ = lstm_sequence(x, *[tf.constant(a) for a in arrays[1:4]], c0, h0)
+        h_seq, _ = lstm_sequence(x, *[tf.constant(a) for a in arrays[1:3]], c0, h0)
         grad = tf.gradients(tf.reduce_sum(h_seq), x)[0]
         with tf.compat.v1.Session() as sess:
             for t, b in [(T, B), (2, 1)]:
-                feed = {x: arrays[0][:t, :b], c0: arrays[4][:b], h0: arrays[5][:b]}
+                feed = {x: arrays[0][:t, :b], c0: arrays[3][:b], h0: arrays[4][:b]}
                 h, g = sess.run([h_seq, grad], feed)
-                want, _ = numpy_lstm(arrays[0][:t, :b], *arrays[1:4], arrays[4][:b],
-                                     arrays[5][:b], forget_bias=1.0)
+                want, _ = numpy_lstm(arrays[0][:t, :b], *arrays[1:3], arrays[3][:b],
+                                     arrays[4][:b], forget_bias=1.0)
                 np.testing.assert_allclose(h, want, rtol=0, atol=1e-5)
                 assert g.shape == (t, b, D)
+
+
+def test_shape_errors():
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [T, B, None])
+        kernel, b, zeros = tf.zeros([D + U, 4 * U]), tf.zeros([4 * U]), tf.zeros([B, U])
+        with pytest.raises(ValueError, match="static input depth"):
+            lstm_sequence(x, kernel, b, zeros, zeros)
+        with pytest.raises(ValueError, match=r"kernel must be \[input_depth \+ num_units"):
+            lstm_sequence(tf.zeros([T, B, D + 1]), kernel, b, zeros, zeros)
