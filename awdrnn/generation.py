@@ -75,5 +75,10 @@ def sample_text(session, g, vocab, num_words=100, temperature=1.0, seed=None, pr
     words = prime.split() if prime else [EOS]
     prime_ids = vocab.encode(words, "prime")
     ids = sample_ids(session, g, num_words, temperature, seed, prime_ids)
-    text = " ".join(vocab.decode(ids))
-    return text.replace(f" {EOS} ", "\n").replace(f" {EOS}", "\n").replace(f"{EOS} ", "\n")
+    lines = [[]]
+    for word in vocab.decode(ids):
+        if word == EOS:
+            lines.append([])
+        else:
+            lines[-1].append(word)
+    return "\n".join(" ".join(line) for line in lines)

@@ -567,11 +567,13 @@ class Trainer:
             if not np.isfinite(xent):
                 st["status"] = f"nan loss at step {st['step'] + 1}"
                 checkpoints.write_json(os.path.join(self.save_dir, "metrics.json"), self._metrics())
+                latest = self.ckpts.latest()
+                kept = (f"The last good checkpoint is kept: {latest} (not overwritten)."
+                        if latest else "No checkpoint had been written yet.")
                 raise NaNLoss(
                     f"loss is {xent} at step {st['step'] + 1} (epoch {st['epoch']}, tokens "
-                    f"{start}..{start + seq_len} of each stream); training stopped. The last good "
-                    f"checkpoint is kept: {self.ckpts.latest()} (not overwritten). Try a lower "
-                    "--lr or --clip.")
+                    f"{start}..{start + seq_len} of each stream); training stopped. {kept} "
+                    "Try a lower --lr or --clip.")
             dt = time.time() - t0
             hidden = new_hidden
             tokens = y.size

@@ -71,8 +71,8 @@ flags.DEFINE_float("temperature", 0.8, "Temperature of the sample text.")
 # Without --data: flags not set on the command line take these values. The
 # generated corpus is plentiful and simple, so the model is small, dropout
 # light, and training a few epochs gets close to the entropy floor.
-DEMO_CONFIG = {"emsize": 64, "nhid": 256, "nlayers": 2, "batch_size": 32, "bptt": 35,
-               "epochs": 6, "dropout": 0.1, "dropouth": 0.1, "dropouti": 0.1,
+DEMO_CONFIG = {"emsize": 96, "nhid": 384, "nlayers": 2, "batch_size": 32, "bptt": 35,
+               "lr": 10.0, "epochs": 5, "dropout": 0.1, "dropouth": 0.1, "dropouti": 0.1,
                "dropoute": 0.0, "wdrop": 0.2, "nonmono": 2, "log_interval": 50}
 DEMO_CORPUS = {"seed": 1, "train_tokens": 200_000, "valid_tokens": 20_000,
                "test_tokens": 20_000}

@@ -138,7 +138,7 @@ def test_evaluate_carries_the_state_across_segments(data):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     _train(data, tmp_path, lr=1e30, max_steps=1)      # step 1 is finite, then weights explode
     good = checkpoints.CheckpointStore(str(tmp_path / "checkpoints")).latest()
-    with pytest.raises(lm_training.NaNLoss, match=r"loss is nan at step \d+ .* last good checkpoint is kept") as e:
+    with pytest.raises(lm_training.NaNLoss, match=r"loss is nan at step \d+ .* The last good checkpoint is kept") as e:
         _train(data, tmp_path, resume=True, lr=1e30)
     assert e.value.exit_code == 3
     assert checkpoints.CheckpointStore(str(tmp_path / "checkpoints")).latest() == good

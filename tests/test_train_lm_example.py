@@ -1,0 +1,104 @@
+"""Tests of examples/train_lm.py run as a user runs it (a subprocess): smoke test,
+end-to-end learning on the generated corpus, Ctrl-C and --resume; also
+generate.py and evaluate.py on its output. Bad input: test_train_lm_errors.py.
+"""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from awdrnn import corpus, lm_model, lm_training, synthetic_corpus
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
+TINY = ["--emsize=8", "--nhid=8", "--nlayers=1", "--batch_size=4", "--bptt=10",
+        "--eval_batch_size=2", "--test_batch_size=2", "--sample_words=3", "--log_interval=1"]
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    return env
+
+
+def _script(*args, **kw):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+                          env=_env(), cwd=ROOT, timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("small"))
+    synthetic_corpus.generate_corpus(folder, seed=5, train_tokens=3000, valid_tokens=300,
+                                     test_tokens=300)
+    return folder
+
+
+def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
+    save = str(tmp_path / "demo")
+    result = _script(f"--save={save}", "--max_steps=3", "--emsize=16", "--nhid=16",
+                     "--test_batch_size=10", "--sample_words=5", "--log_interval=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "no --data: generated corpus" in out and "small config" in out
+    assert out.count("| epoch   1") == 3 and "tok/s" in out and "ppl" in out
+    assert "sample (temperature" in out
+    metrics = json.load(open(os.path.join(save, "metrics.json")))
+    assert metrics["steps"] == 3 and metrics["test_ppl"] > 1 and metrics["valid_ppl"] > 1
+    assert metrics["tokens_per_sec"] > 0 and len(metrics["epochs"]) == 1
+    env = _env()
+    gen = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "generate.py"),
+                          f"--save={save}", "--words=7", "--prime=the cats"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert gen.returncode == 0, gen.stderr[-2000:]
+    assert len(gen.stdout.split()) >= 1
+    ev = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "evaluate.py"),
+                         f"--save={save}", f"--file={save}/data/valid.txt", "--batch_size=10",
+                         "--bptt=35"], capture_output=True, text=True, env=env, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    # Same number as the training run's validation (batch 10, bptt 35).
+    assert json.loads(ev.stdout)["ppl"] == pytest.approx(metrics["valid_ppl"], rel=1e-4)
+
+
+def test_end_to_end_validation_perplexity_falls_well_below_untrained(tmp_path):
+    save = str(tmp_path / "e2e")
+    result = _script(f"--save={save}", "--max_steps=100", "--test_batch_size=10",
+                     "--sample_words=0", "--log_interval=50")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.load(open(os.path.join(save, "metrics.json")))
+    # The untrained model of the same configuration and seed, on the same data.
+    data = corpus.Corpus(os.path.join(save, "data"))
+    mcfg = lm_model.LMConfig(**metrics["model"])
+    g = lm_training.LMGraph(mcfg, lm_training.TrainConfig(**metrics["train"]),
+                            graph_seed=metrics["train"]["seed"])
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        untrained = math.exp(lm_training.evaluate(sess, g, data.valid, 10, 35))
+    assert untrained > 0.8 * len(data.vocab)          # about uniform
+    assert metrics["valid_ppl"] < 0.3 * untrained, (metrics["valid_ppl"], untrained)
+    assert metrics["valid_ppl"] > metrics["perplexity_floor"] * 0.98
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, small_corpus):
+    save = str(tmp_path / "int")
+    args = [SCRIPT, f"--data={small_corpus}", f"--save={save}", *TINY]
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    for line in proc.stdout:
+        if line.startswith("| epoch"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted at step" in err and "Traceback" not in err
+    state_dir = os.path.join(save, "checkpoints")
+    assert open(os.path.join(state_dir, "latest")).read().strip().startswith("ckpt-")
+    result = _script(f"--data={small_corpus}", f"--save={save}", "--resume", "--max_steps=6",
+                     *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resumed from" in result.stdout
