@@ -97,7 +97,7 @@ class TorchStep:
         loss = self.model(self.ids)
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return loss.item()
 
     def close(self):
         pass

@@ -23,7 +23,9 @@ achieved GFLOP/s (analytic matrix-product FLOPs of the step) next to the
 machine's own large-matmul rate measured in the same run, and the peak RSS
 growth of a process that runs only that path (`--memory`). PyTorch runs
 in a server process of its own (thread pools of the two frameworks never
-share a process), timed there. The table (markdown and
+share a process), timed there, with OMP_WAIT_POLICY=PASSIVE by default: on a
+shared 2-core machine OpenMP's default busy-waiting made PyTorch's AWD step
+6x slower (137 vs 872 tokens/s measured back to back), which is not its speed. The table (markdown and
 JSON) and a PNG bar chart go to `--out` (default bench/results/).
 """
 
@@ -71,12 +73,16 @@ class _RemoteTorchStep:
     """A models_torch.TorchStep living in the PyTorch server process."""
 
     server = None
+    omp_wait_policy = "PASSIVE"
 
     def __init__(self, kind, size, batch, train):
         if _RemoteTorchStep.server is None:
+            env = dict(os.environ)
+            if _RemoteTorchStep.omp_wait_policy:
+                env["OMP_WAIT_POLICY"] = _RemoteTorchStep.omp_wait_policy
             _RemoteTorchStep.server = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "models_torch.py")],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         reply = self._ask({"build": [kind, size, batch, train]})
         self.id, self.tokens, self.path = reply["id"], reply["tokens"], "pytorch"
         self.seconds = None
@@ -148,6 +154,7 @@ def worker(args):
     import models_tf
     paths = [p for p in args.paths if "pytorch" not in p or _torch_available()]
     alloc = allocator.current()
+    _RemoteTorchStep.omp_wait_policy = args.torch_omp_wait_policy
     rows, profiles = [], {}
     probe = models_tf.MatmulProbe()
     matmul_s = _interleaved({"mm": probe}, 2, 5)["mm"]
@@ -281,6 +288,10 @@ def main():
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--profile", action="store_true",
                         help="also print the top op types of one traced TF training step")
+    parser.add_argument(
+        "--torch-omp-wait-policy", default="PASSIVE",
+        help="OMP_WAIT_POLICY of the PyTorch process ('' keeps OpenMP's default, "
+             "busy-waiting, which collapses when other processes share the cores)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", nargs=2, help=argparse.SUPPRESS)
