@@ -15,9 +15,21 @@ The legacy cell classes (`LSTMCell`, `MultiRNNCell`, `DropoutWrapper`, ...) are
 in `awdrnn.rnn_cell`, usable without setting `TF_USE_LEGACY_KERAS`.
 """
 
+from awdrnn import asgd
+from awdrnn import bptt
+from awdrnn import corpus
+from awdrnn import generation
+from awdrnn import lm_model
+from awdrnn import lm_training
+from awdrnn import regularizers
 from awdrnn import rnn_cell
+from awdrnn import synthetic_corpus
 from awdrnn.dropout_masks import PersistentMask
 from awdrnn.fast_rnn import dynamic_rnn
+from awdrnn.lm_model import LanguageModel
+from awdrnn.lm_model import LMConfig
+from awdrnn.lm_training import TrainConfig
+from awdrnn.lm_training import Trainer
 from awdrnn.qrnn_cell import QRNNCell
 from awdrnn.qrnn_cell import QRNNStateTuple
 from awdrnn.qrnn_cell import dynamic_qrnn
@@ -29,14 +41,26 @@ from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 __version__ = "0.1.0"
 
 __all__ = [
+    "LMConfig",
+    "LanguageModel",
     "PersistentMask",
     "QRNNCell",
     "QRNNStateTuple",
+    "TrainConfig",
+    "Trainer",
     "VariationalDropout",
     "WeightDropLSTMCell",
+    "asgd",
+    "bptt",
+    "corpus",
     "dynamic_qrnn",
     "dynamic_rnn",
     "embedding_dropout",
+    "generation",
+    "lm_model",
+    "lm_training",
     "locked_dropout",
+    "regularizers",
     "rnn_cell",
+    "synthetic_corpus",
 ]
