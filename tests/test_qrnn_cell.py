@@ -8,31 +8,10 @@ import tensorflow as tf
 import awdrnn
 from awdrnn import rnn_cell
 from qrnn_reference import qrnn_forward
+from tf_session import init_variables, new_session
 
 BATCH, STEPS, DEPTH, UNITS = 3, 6, 4, 5
 FORMS = ["cell", "sequence"]
-
-
-@pytest.fixture(params=["v2", "v1"])
-def tf1_flavour(request):
-    """TF2 graph defaults, and TF1's (v1 while loops, ref variables)."""
-    if request.param == "v1":
-        tf.compat.v1.disable_control_flow_v2()
-        tf.compat.v1.disable_resource_variables()
-    yield request.param
-    if request.param == "v1":
-        tf.compat.v1.enable_control_flow_v2()
-        tf.compat.v1.enable_resource_variables()
-
-
-def _session():
-    return tf.compat.v1.Session(config=tf.compat.v1.ConfigProto(
-        intra_op_parallelism_threads=2, inter_op_parallelism_threads=2))
-
-
-def _init(sess):
-    sess.run([tf.compat.v1.global_variables_initializer(),
-              tf.compat.v1.local_variables_initializer()])
 
 
 def _inputs(dtype=np.float64, batch=BATCH, steps=STEPS, depth=DEPTH, seed=0):
@@ -81,8 +60,8 @@ def test_matches_numpy_reference_at_evaluation(form, window, output_gate):
                      weight_drop_kr=0.5, training=False, input_size=DEPTH, dtype=tf.float64)
         out, final = _run(form, cell, tf.constant(x), initial_state=state,
                           sequence_length=lengths)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             out, final = sess.run([out, final])
     want, c, x_prev = qrnn_forward(x, weight, bias, window, output_gate, zoneout=0.3,
                                    c0=c0, x_prev0=x0, lengths=lengths)
@@ -103,8 +82,8 @@ def test_matches_reference_under_tf1_and_time_major(tf1_flavour, form):
         cell = _cell(weight, bias, window=2, input_size=DEPTH, dtype=tf.float64)
         out, final = _run(form, cell, tf.constant(x.transpose(1, 0, 2)), time_major=True,
                           dtype=tf.float64)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             out, final = sess.run([out, final])
     want, c, _ = qrnn_forward(x, weight, bias, window=2)
     np.testing.assert_allclose(out, want.transpose(1, 0, 2), rtol=1e-10, atol=1e-12)
@@ -130,8 +109,8 @@ def test_both_forms_same_outputs_states_and_gradients_in_training(tf1_flavour, w
             sources = [x] + tf.nest.flatten(state) + cell.trainable_weights
             results.append([out, final, tf.gradients(loss, sources)])
         assert len(tf.compat.v1.trainable_variables()) == 2
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             cell_form, seq_form = sess.run(results)
     for got, want in zip(tf.nest.flatten(seq_form), tf.nest.flatten(cell_form)):
         scale = np.abs(want).max()
@@ -150,8 +129,8 @@ def test_state_carried_across_two_segments_equals_one_run(forms):
         full, full_state = _run("sequence", cell, x, dtype=tf.float64)
         first, state = _run(forms[0], cell, x[:, :2], dtype=tf.float64)
         second, end_state = _run(forms[1], cell, x[:, 2:], initial_state=state)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             a, b, c, d = sess.run([full, tf.concat([first, second], 1), full_state, end_state])
     np.testing.assert_allclose(b, a, rtol=1e-10)
     np.testing.assert_allclose(d.c, c.c, rtol=1e-10)
@@ -178,8 +157,8 @@ def test_gradients_match_finite_differences(form):
         grads = tf.gradients(loss, weights)
         news = [tf.compat.v1.placeholder(tf.float64, w.shape) for w in weights]
         sets = [w.assign(n) for w, n in zip(weights, news)]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             for var, value in ((x, x_val), (c0, c_val), (xp0, xp_val)):
                 theory, numeric = tf.compat.v1.test.compute_gradient(
                     var, value.shape, y, y.shape.as_list(), x_init_value=value, delta=1e-6)
@@ -217,8 +196,8 @@ def test_stack_same_variables_numbers_and_checkpoint_across_forms(tmp_path):
             tf.compat.v1.set_random_seed(7)
             out, state, names = build(form)
             saver = tf.compat.v1.train.Saver()
-            with _session() as sess:
-                _init(sess)
+            with new_session() as sess:
+                init_variables(sess)
                 if form == "sequence":
                     saver.save(sess, str(tmp_path / "ckpt"))
                 else:
@@ -243,8 +222,8 @@ def test_stack_in_one_graph_both_orders_share_variables():
             x = tf.constant(_inputs(np.float32))
             outs = [_run(form, stack, x, dtype=tf.float32)[0] for form in order]
             assert len(tf.compat.v1.global_variables()) == 4
-            with _session() as sess:
-                _init(sess)
+            with new_session() as sess:
+                init_variables(sess)
                 a, b = sess.run(outs)
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -256,8 +235,8 @@ def test_bidirectional_dynamic_rnn_matches_reference():
         fw, bw = (_cell(w, b, window=2, input_size=DEPTH, dtype=tf.float64) for w, b in weights)
         (out_fw, out_bw), _ = tf.compat.v1.nn.bidirectional_dynamic_rnn(
             fw, bw, tf.constant(x), dtype=tf.float64)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             out_fw, out_bw = sess.run([out_fw, out_bw])
     np.testing.assert_allclose(out_fw, qrnn_forward(x, *weights[0], window=2)[0], rtol=1e-10)
     want_bw = qrnn_forward(x[:, ::-1], *weights[1], window=2)[0][:, ::-1]
@@ -287,8 +266,8 @@ def test_weight_drop_mask_persists_until_update_and_matches_reference(tf1_flavou
         out, _ = _run(form, cell, tf.constant(x_val), dtype=tf.float64)
         update = cell.get_vd_update_op()
         assert cell.get_vd_update_op() is update
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             first = sess.run(out)
             np.testing.assert_array_equal(sess.run(out), first)
             masks = []
@@ -312,8 +291,8 @@ def test_update_under_control_dependencies_forward_sees_new_mask():
                      dtype=tf.float64)
         with tf.control_dependencies([cell.get_vd_update_op()]):
             out, _ = awdrnn.dynamic_qrnn(cell, tf.constant(x_val), dtype=tf.float64)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             outs = []
             for _ in range(2):
                 outs.append(sess.run(out))
@@ -331,8 +310,8 @@ def test_fresh_mask_per_run_without_vd_shared_by_both_forms_and_kept_fraction():
         outs = [_run(form, cell, x, dtype=tf.float32)[0] for form in FORMS]
         dropped = cell._gate_kernel()
         grad = tf.gradients(tf.reduce_sum(outs[1]), cell.trainable_weights[0])[0]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             kernel = sess.run(cell.trainable_weights[0])
             (a1, b1, d1, g1), (a2, _, d2, _) = (sess.run(outs + [dropped, grad]) for _ in range(2))
     np.testing.assert_allclose(a1, b1, rtol=1e-5, atol=1e-6)   # one mask per run ...
@@ -376,8 +355,8 @@ def test_zoneout_in_training_keeps_previous_c_with_probability_zoneout(form):
         cell = _cell(weight, bias, units=units, output_gate=False, zoneout=0.25,
                      training=training)
         out, _ = _run(form, cell, tf.constant(x_val), dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             c = sess.run(out)
             c_eval = sess.run(out, {training: False})
     z = np.tanh(x_val)

@@ -5,16 +5,7 @@ import pytest
 import tensorflow as tf
 
 import awdrnn
-
-
-def _session():
-    return tf.compat.v1.Session(config=tf.compat.v1.ConfigProto(
-        intra_op_parallelism_threads=2, inter_op_parallelism_threads=2))
-
-
-def _init(sess):
-    sess.run([tf.compat.v1.global_variables_initializer(),
-              tf.compat.v1.local_variables_initializer()])
+from tf_session import init_variables, new_session
 
 
 def _x(shape, seed=0):
@@ -29,8 +20,8 @@ def test_variational_dropout_mask_fixed_over_time_and_runs_until_update():
         vd = awdrnn.VariationalDropout([6, 40], keep)
         y = vd(tf.constant(x_val))
         update = vd.get_update_mask_op()
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             y1, mask = sess.run([y, vd.mask_variable])
             y2 = sess.run(y)
             sess.run(update)
@@ -55,8 +46,8 @@ def test_variational_dropout_inside_a_loop_uses_one_mask_per_run():
         _, acc = tf.while_loop(lambda t, acc: t < 7, body,
                                [tf.constant(0), tf.TensorArray(tf.float32, 7)])
         y = tf.transpose(acc.stack(), [1, 0, 2])
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             y_val, mask = sess.run([y, vd.mask_variable])
     np.testing.assert_allclose(y_val, x_val * mask[:, None, :] / keep, rtol=1e-6)
 
@@ -66,8 +57,8 @@ def test_variational_dropout_shared_mask_and_fraction():
     with tf.Graph().as_default():
         vd = awdrnn.VariationalDropout([100000], keep)
         y = vd(tf.ones([3, 100000]))
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             y_val = sess.run(y)
     assert np.all(y_val == y_val[0])                 # [depth] mask: shared by the batch
     assert abs((y_val[0] != 0).mean() - keep) < 0.01
@@ -81,8 +72,8 @@ def test_keep_prob_placeholder_serves_training_and_evaluation():
         vd = awdrnn.VariationalDropout([5, 20], keep)
         y = vd(tf.constant(x_val))
         z = awdrnn.locked_dropout(tf.constant(x_val), keep)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             y_train, mask = sess.run([y, vd.mask_variable])
             y_eval, z_eval = sess.run([y, z], {keep: 1.0})
     np.testing.assert_allclose(y_train, x_val * mask[:, None, :] / 0.5, rtol=1e-6)
@@ -97,8 +88,8 @@ def test_training_false_passes_inputs_through():
         outs = [awdrnn.VariationalDropout([2, 4], 0.5, training=training)(x_val),
                 awdrnn.locked_dropout(x_val, 0.5, training=training),
                 awdrnn.VariationalDropout([2, 4], 0.5, training=False)(x_val)]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             for value in sess.run(outs):
                 np.testing.assert_array_equal(value, x_val)
 
@@ -111,7 +102,7 @@ def test_locked_dropout_axis_dynamic_batch_and_fresh_masks(time_major):
         x = tf.compat.v1.placeholder(tf.float32, shape)
         y = awdrnn.locked_dropout(x, keep, time_major=time_major)
         grad = tf.gradients(tf.reduce_sum(y), x)[0]
-        with _session() as sess:
+        with new_session() as sess:
             for batch in (3, 8):
                 x_val = _x([batch, 9, 300] if not time_major else [9, batch, 300])
                 y1, g = sess.run([y, grad], {x: x_val})
@@ -135,8 +126,8 @@ def test_embedding_dropout_drops_whole_words():
         emb = awdrnn.embedding_dropout(params, ids_val, keep)
         grad = tf.gradients(tf.reduce_sum(emb), params)[0]
         plain = awdrnn.embedding_dropout(params, ids_val, keep, training=False)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             e, e_eval = sess.run([emb, plain])
             e2 = sess.run(emb)
     assert isinstance(grad, tf.IndexedSlices)
@@ -157,7 +148,7 @@ def test_embedding_dropout_fraction_of_rows():
     with tf.Graph().as_default():
         params = tf.ones([vocab, 2])
         emb = awdrnn.embedding_dropout(params, tf.range(vocab), keep)
-        with _session() as sess:
+        with new_session() as sess:
             e = sess.run(emb)
     assert abs((e[:, 0] != 0).mean() - keep) < 0.015
 

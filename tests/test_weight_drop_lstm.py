@@ -7,32 +7,9 @@ import tensorflow as tf
 import awdrnn
 from awdrnn import rnn_cell
 from lstm_reference import lstm_forward
+from tf_session import init_variables, new_session
 
 BATCH, STEPS, DEPTH, UNITS = 3, 6, 4, 5
-
-
-@pytest.fixture(params=["v2", "v1"])
-def tf1_flavour(request):
-    """Runs a test under TF2 graph defaults (control flow v2, resource
-    variables) and under TF1's (v1 while loops, ref variables), as users of
-    `tf.compat.v1.disable_v2_behavior()` get."""
-    if request.param == "v1":
-        tf.compat.v1.disable_control_flow_v2()
-        tf.compat.v1.disable_resource_variables()
-    yield request.param
-    if request.param == "v1":
-        tf.compat.v1.enable_control_flow_v2()
-        tf.compat.v1.enable_resource_variables()
-
-
-def _session():
-    return tf.compat.v1.Session(config=tf.compat.v1.ConfigProto(
-        intra_op_parallelism_threads=2, inter_op_parallelism_threads=2))
-
-
-def _init(sess):
-    sess.run([tf.compat.v1.global_variables_initializer(),
-              tf.compat.v1.local_variables_initializer()])
 
 
 def _inputs(dtype=np.float32, batch=BATCH, steps=STEPS, depth=DEPTH, seed=0):
@@ -49,8 +26,8 @@ def _run_pair(stock_kwargs, ours_kwargs, feed_x, dtype=tf.float32, rnn=None):
         out_s, st_s = tf.compat.v1.nn.dynamic_rnn(stock, x, dtype=dtype, scope="stock")
         out_o, st_o = tf.compat.v1.nn.dynamic_rnn(ours, x, dtype=dtype, scope="ours")
         copy = [tf.compat.v1.assign(w_o, w_s) for w_s, w_o in zip(stock.weights, ours.weights)]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             sess.run(copy)
             return sess.run([out_s, st_s, out_o, st_o])
 
@@ -79,8 +56,8 @@ def test_float64_matches_numpy_reference_with_dropped_mask(tf1_flavour):
         tf.compat.v1.set_random_seed(1)
         cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.6, use_vd=True, dtype=tf.float64)
         out, state = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), dtype=tf.float64)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             out_v, c_v, h_v, kernel, bias, mask = sess.run(
                 [out, state.c, state.h, cell.weights[0], cell.weights[1], cell._mask.variable])
     assert out_v.dtype == np.float64
@@ -114,8 +91,8 @@ def _save_or_restore(cell_factory, path, save, feed_x):
         tf.compat.v1.set_random_seed(7 if save else 8)
         out, _ = tf.compat.v1.nn.dynamic_rnn(cell_factory(), tf.constant(feed_x), dtype=tf.float32)
         saver = tf.compat.v1.train.Saver()
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             if save:
                 saver.save(sess, path)
             else:
@@ -142,8 +119,8 @@ def test_dropped_kernel_fraction_and_untouched_input_rows():
         tf.compat.v1.set_random_seed(2)
         cell = awdrnn.WeightDropLSTMCell(units, weight_drop_kr=keep, use_vd=True)
         tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, depth]), dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             kernel, dropped = sess.run([cell.weights[0], cell._dropped_kernel()])
     np.testing.assert_array_equal(dropped[:depth], kernel[:depth])
     rec, rec_dropped = kernel[depth:], dropped[depth:]
@@ -159,8 +136,8 @@ def test_drop_input_weights_masks_whole_kernel():
             units, weight_drop_kr=keep, use_vd=True, drop_input_weights=True, input_size=depth)
         update = cell.get_vd_update_op()  # allowed before the first call thanks to input_size
         tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, depth]), dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             sess.run(update)
             dropped = sess.run(cell._dropped_kernel())
     assert abs((dropped[:depth] == 0).mean() - keep) < 0.02
@@ -179,8 +156,8 @@ def _grad_graph(use_vd, keep=0.5, units=32, depth=8):
 def test_recurrent_gradient_exactly_zero_where_mask_is_zero():
     with tf.Graph().as_default():
         cell, _, grad = _grad_graph(use_vd=True)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             g, mask = sess.run([grad, cell._mask.variable])
     rec = g[8:]
     assert np.all(rec[mask == 0] == 0)
@@ -193,8 +170,8 @@ def test_fresh_mask_per_run_but_one_mask_per_sequence_without_vd(tf1_flavour):
     # exactly zero (a per-step mask would leave almost none).
     with tf.Graph().as_default():
         _, out, grad = _grad_graph(use_vd=False)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             g1, o1 = sess.run([grad, out])
             g2, o2 = sess.run([grad, out])
     z1, z2 = g1[8:] == 0, g2[8:] == 0
@@ -208,8 +185,8 @@ def test_mask_persists_until_update_op_with_separate_runs(tf1_flavour):
     with tf.Graph().as_default():
         cell, out, _ = _grad_graph(use_vd=True)
         update = cell.get_vd_update_op()
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             a, b = sess.run(out), sess.run(out)
             m1 = sess.run(cell._mask.variable)
             sess.run(update)
@@ -231,8 +208,8 @@ def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour):
         update = cell.get_vd_update_op()  # requested before the first call
         with tf.control_dependencies([update]):
             out, _ = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             kernel, bias = sess.run(cell.weights)
             seen = []
             for _ in range(3):
@@ -256,8 +233,8 @@ def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1
         update = cell.get_vd_update_op()  # requested after the forward pass
         with tf.control_dependencies([update]):
             train = tf.compat.v1.train.GradientDescentOptimizer(0.0).minimize(loss)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             kernel, bias = sess.run(cell.weights)
             for _ in range(3):
                 before = sess.run(cell._mask.variable)
@@ -276,8 +253,8 @@ def test_evaluation_mode_is_deterministic_with_bool_tensor():
         stock_like = tf.compat.v1.nn.dynamic_rnn(
             rnn_cell.LSTMCell(UNITS, reuse=True, name="lstm_cell"), tf.constant(_inputs()),
             dtype=tf.float32)[0]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             e1 = sess.run(out, {training: False})
             e2 = sess.run(out, {training: False})
             t1 = sess.run(out)
@@ -300,8 +277,8 @@ def test_gradients_match_finite_differences():
         grad_x, grad_k = tf.gradients(loss, [x, kernel])
         new_kernel = tf.compat.v1.placeholder(tf.float64, kernel.shape)
         set_kernel = kernel.assign(new_kernel)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             gx, gk, k0, mask = sess.run([grad_x, grad_k, kernel, cell._mask.variable], {x: x_val})
             f = lambda xv: sess.run(loss, {x: xv})
             eps, rng = 1e-6, np.random.RandomState(0)
@@ -352,7 +329,7 @@ def test_finalized_graph_trains_and_updates(tf1_flavour):
         init = [tf.compat.v1.global_variables_initializer(),
                 tf.compat.v1.local_variables_initializer()]
         graph.finalize()
-        with _session() as sess:
+        with new_session() as sess:
             sess.run(init)
             losses = []
             for _ in range(3):
@@ -378,8 +355,8 @@ def test_multi_rnn_cell_matches_stock_stack_at_keep_one():
         out_s, _ = tf.compat.v1.nn.dynamic_rnn(stock, tf.constant(x), dtype=tf.float32, scope="s")
         out_o, _ = tf.compat.v1.nn.dynamic_rnn(ours, tf.constant(x), dtype=tf.float32, scope="o")
         copy = [tf.compat.v1.assign(b, a) for a, b in zip(stock.weights, ours.weights)]
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             sess.run(copy)
             a, b = sess.run([out_s, out_o])
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
@@ -391,8 +368,8 @@ def test_sequence_length_matches_numpy_reference(tf1_flavour):
         cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=keep, use_vd=True)
         out, state = tf.compat.v1.nn.dynamic_rnn(
             cell, tf.constant(x), sequence_length=lengths, dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             o, c, h, kernel, bias, mask = sess.run(
                 [out, state.c, state.h, *cell.weights, cell._mask.variable])
     ref_o, ref_c, ref_h = lstm_forward(
@@ -418,8 +395,8 @@ def test_bidirectional_static_rnn_and_dropout_wrapper():
         wrapped = rnn_cell.DropoutWrapper(
             awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5), output_keep_prob=1.0)
         o_wrapped, _ = tf.compat.v1.nn.dynamic_rnn(wrapped, tf.constant(x), dtype=tf.float32)
-        with _session() as sess:
-            _init(sess)
+        with new_session() as sess:
+            init_variables(sess)
             a, b, s, w = sess.run([o_fw, o_bw, tf.stack(static_out, axis=1), o_wrapped])
     assert a.shape == b.shape == w.shape == (BATCH, STEPS, UNITS)
     np.testing.assert_allclose(s, a, rtol=1e-6, atol=1e-6)
