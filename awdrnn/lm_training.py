@@ -669,6 +669,7 @@ def plot_curves(metrics, path, log=print):
         return
     try:
         import matplotlib
+        import matplotlib.ticker
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -681,6 +682,7 @@ def plot_curves(metrics, path, log=print):
     if metrics.get("perplexity_floor"):
         ax.axhline(metrics["perplexity_floor"], color="k", ls="--", label="entropy floor")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity")
     ax.grid(True, which="both", alpha=0.3)
