@@ -63,7 +63,8 @@ def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations):
     one = tf.constant(1, dtype)
     h_ta = tf.TensorArray(dtype, size=time + 1, element_shape=h0.shape).write(0, h0)
     c_ta = tf.TensorArray(dtype, size=time + 1, element_shape=c0.shape).write(0, c0)
-    a_ta = tf.TensorArray(dtype, size=time)
+    a_ta = tf.TensorArray(dtype, size=time,
+                          element_shape=h0.shape[:1].concatenate([4 * units]))
 
     def body(t, c, h, h_ta, c_ta, a_ta):
         acts = tf.sigmoid(z_ta.read(t) + tf.matmul(h, w_h))
@@ -91,7 +92,7 @@ def _backward(x, w_x, w_h, h_all, c_all, acts, dh_seq, dc_seq, parallel_iteratio
     c_ta = tf.TensorArray(dtype, size=time + 1).unstack(c_all)
     dh_ta = tf.TensorArray(dtype, size=time, clear_after_read=True).unstack(dh_seq)
     dc_ta = tf.TensorArray(dtype, size=time, clear_after_read=True).unstack(dc_seq)
-    dz_ta = tf.TensorArray(dtype, size=time)
+    dz_ta = tf.TensorArray(dtype, size=time, element_shape=acts.shape[1:])
     w_h_t = tf.transpose(w_h)  # a transposed operand is slower in the loop's matmul
 
     def body(t, dc, dh, dz_ta):
