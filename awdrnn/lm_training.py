@@ -664,7 +664,8 @@ def plot_curves(metrics, path, log=print):
     """Writes a PNG of train/valid perplexity per epoch (and the floor, if known)."""
     epochs = [e for k, e in enumerate(metrics["epochs"])
               if (not e["partial"] or k == len(metrics["epochs"]) - 1)
-              and e.get("valid_ppl") is not None]
+              and e.get("valid_ppl") is not None
+              and np.isfinite([e["valid_ppl"], e["train_ppl"]]).all()]
     if not epochs:
         return
     try:

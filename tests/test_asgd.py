@@ -47,16 +47,26 @@ def _toy_problem(seed=0):
     return c, w, step
 
 
+def _averaged_toy_problem():
+    """The toy problem, its averager, and a train op that steps then averages."""
+    c, w, step = _toy_problem()
+    averager = asgd.WeightAverager([w])
+    with tf.control_dependencies([step]):
+        train = averager.update_op()
+    return c, w, averager, train
+
+
+def _init(sess):
+    sess.run([tf.compat.v1.global_variables_initializer(),
+              tf.compat.v1.local_variables_initializer()])
+
+
 def test_average_equals_the_mean_of_iterates_after_the_switch():
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(1)
-        c, w, step = _toy_problem()
-        averager = asgd.WeightAverager([w])
-        with tf.control_dependencies([step]):
-            train = averager.update_op()
+        c, w, averager, train = _averaged_toy_problem()
         with tf.compat.v1.Session() as sess:
-            sess.run([tf.compat.v1.global_variables_initializer(),
-                      tf.compat.v1.local_variables_initializer()])
+            _init(sess)
             for _ in range(20):                       # plain SGD: no averaging
                 sess.run(train)
             assert sess.run(averager.count) == 0
@@ -79,13 +89,9 @@ def test_average_equals_the_mean_of_iterates_after_the_switch():
 
 def test_averaged_restores_weights_after_an_exception():
     with tf.Graph().as_default():
-        _, w, step = _toy_problem()
-        averager = asgd.WeightAverager([w])
-        with tf.control_dependencies([step]):
-            train = averager.update_op()
+        _, w, averager, train = _averaged_toy_problem()
         with tf.compat.v1.Session() as sess:
-            sess.run([tf.compat.v1.global_variables_initializer(),
-                      tf.compat.v1.local_variables_initializer()])
+            _init(sess)
             sess.run(averager.start_op)
             for _ in range(5):
                 sess.run(train)
@@ -109,14 +115,10 @@ def test_inactive_averaged_is_a_no_op():
 def test_switch_and_average_survive_a_checkpoint(tmp_path):
     path = str(tmp_path / "ckpt")
     with tf.Graph().as_default():
-        _, w, step = _toy_problem()
-        averager = asgd.WeightAverager([w])
-        with tf.control_dependencies([step]):
-            train = averager.update_op()
+        _, w, averager, train = _averaged_toy_problem()
         saver = tf.compat.v1.train.Saver()
         with tf.compat.v1.Session() as sess:
-            sess.run([tf.compat.v1.global_variables_initializer(),
-                      tf.compat.v1.local_variables_initializer()])
+            _init(sess)
             sess.run(averager.start_op)
             for _ in range(7):
                 sess.run(train)

@@ -12,20 +12,16 @@ import pytest
 
 from absl import flags
 
-from awdrnn import synthetic_corpus
+import lm_test_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
-TINY = ["--emsize=8", "--nhid=8", "--nlayers=1", "--batch_size=4", "--bptt=10",
-        "--eval_batch_size=2", "--test_batch_size=2", "--sample_words=3", "--log_interval=1"]
+TINY = lm_test_data.TINY_FLAGS
 
 
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("small"))
-    synthetic_corpus.generate_corpus(folder, seed=5, train_tokens=3000, valid_tokens=300,
-                                     test_tokens=300)
-    return folder
+    return lm_test_data.small_corpus(tmp_path_factory.mktemp("small"))
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,13 @@ import sys
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, lm_model, lm_training, synthetic_corpus
+from awdrnn import corpus, lm_model, lm_training
+
+import lm_test_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
-TINY = ["--emsize=8", "--nhid=8", "--nlayers=1", "--batch_size=4", "--bptt=10",
-        "--eval_batch_size=2", "--test_batch_size=2", "--sample_words=3", "--log_interval=1"]
+TINY = lm_test_data.TINY_FLAGS
 
 
 def _env():
@@ -33,10 +34,7 @@ def _script(*args, **kw):
 
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("small"))
-    synthetic_corpus.generate_corpus(folder, seed=5, train_tokens=3000, valid_tokens=300,
-                                     test_tokens=300)
-    return folder
+    return lm_test_data.small_corpus(tmp_path_factory.mktemp("small"))
 
 
 def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
