@@ -369,6 +369,12 @@ class Trainer:
         if diff:
             raise CheckpointMismatch(
                 "checkpoint is from a model of a different shape: " + "; ".join(diff) + ".")
+        if self.resume:  # the saved data position, state and optimizer slots need these
+            for key in ("batch_size", "optimizer"):
+                if saved["train"][key] != getattr(self.cfg, key):
+                    raise CheckpointMismatch(
+                        f"cannot resume with {key}={getattr(self.cfg, key)!r}: the run was "
+                        f"trained with {key}={saved['train'][key]!r}.")
         vocab = corpus.Vocabulary.load(os.path.join(self.save_dir, "vocab.txt"))
         if vocab != self.data.vocab:
             ours, theirs_ = set(self.data.vocab.words), set(vocab.words)

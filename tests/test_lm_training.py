@@ -170,6 +170,14 @@ def test_resume_refuses_another_model_shape(data, base_run):
         _train(data, base_run, {"nhid": 10}, resume=True)
 
 
+def test_resume_refuses_another_batch_size_or_optimizer(data, base_run):
+    with pytest.raises(lm_training.CheckpointMismatch,
+                       match="cannot resume with batch_size=4: the run was trained with batch_size=8"):
+        _train(data, base_run, resume=True, batch_size=4)
+    with pytest.raises(lm_training.CheckpointMismatch, match="optimizer='adam'"):
+        _train(data, base_run, resume=True, optimizer="adam")
+
+
 def test_restore_checks_shapes(data, base_run):
     mcfg, _ = _configs(data, {"emsize": 6})
     g = lm_training.LMGraph(mcfg)
