@@ -47,6 +47,7 @@ from awdrnn import allocator  # noqa: E402  (light: no TensorFlow import)
 SIZES = {
     "small": dict(vocab=10000, emb=200, sizes=[200, 200], bptt=35),
     "awd": dict(vocab=10000, emb=400, sizes=[1150, 1150, 400], bptt=70),
+    "tiny": dict(vocab=50, emb=8, sizes=[8, 8], bptt=5),   # smoke tests only
 }
 PATHS = ["lstm/tf", "wd_lstm/tf", "wd_lstm/awdrnn", "qrnn/tf", "qrnn/awdrnn",
          "lstm/pytorch", "qrnn/pytorch"]
