@@ -333,7 +333,7 @@ class Trainer:
         elif self.ckpts.latest() is not None:
             raise DataError(
                 f"save folder {save_dir!r} already holds a run; pass resume=True (--resume) "
-                "to continue it, or choose another folder.")
+                "to continue it, choose another folder, or delete it to start over.")
         seed = self.cfg.seed if self.state["step"] == 0 else self.cfg.seed * 1000003 + self.state["step"]
         self.g = LMGraph(self.mcfg, self.cfg, graph_seed=seed)
         self.sampler = bptt.SegmentSampler(self.cfg.bptt, seed=self.cfg.seed)
