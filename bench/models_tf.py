@@ -90,15 +90,26 @@ class TFStep:
 
 
 class MatmulProbe:
-    """The machine's own large-matmul rate: one [n, n] x [n, n] product."""
+    """The rate of `[m, k] x [k, n]` float32 products (default one 2048^3: the
+    machine's own large-matmul rate). With `repeat > 1` the product runs
+    `repeat` times in a `tf.while_loop`, each step's input the previous
+    result's first k columns (n >= k): the recurrent product of an LSTM loop
+    alone, which bounds that loop."""
 
-    def __init__(self, n=2048):
-        self.flops = 2.0 * n ** 3
+    def __init__(self, m=2048, k=2048, n=2048, repeat=1):
+        self.flops = 2.0 * m * k * n * repeat
         self.graph = tf.Graph()
         with self.graph.as_default():
-            a = tf.Variable(tf.random.normal([n, n]))
-            b = tf.Variable(tf.random.normal([n, n]))
-            self._op = tf.reduce_sum(tf.matmul(a, b))
+            a = tf.Variable(tf.random.normal([m, k]))
+            b = tf.Variable(tf.random.normal([k, n]) / k)
+            if repeat == 1:
+                out = tf.matmul(a, b)
+            else:
+                _, out = tf.while_loop(
+                    lambda t, x: t < repeat,
+                    lambda t, x: (t + 1, tf.matmul(x, b)[:, :k]),
+                    (0, tf.convert_to_tensor(a)))
+            self._op = tf.reduce_sum(out)
             init = tf.compat.v1.global_variables_initializer()
         self.sess = tf.compat.v1.Session(graph=self.graph)
         self.sess.run(init)

@@ -20,7 +20,9 @@ ratios are fair on a shared machine. Every allocator in `--allocators` runs in
 its own child process (jemalloc via LD_PRELOAD, see awdrnn/allocator.py);
 `auto` means both jemalloc and glibc when jemalloc is installed. Also printed:
 achieved GFLOP/s (analytic matrix-product FLOPs of the step) next to the
-machine's own large-matmul rate measured in the same run, and the peak RSS
+machine's own large-matmul rate measured in the same run (and the rate of an
+LSTM step's recurrent product alone, `[batch, units] x [units, 4 units]`, the
+bound of the time loop), and the peak RSS
 growth of a process that runs only that path (`--memory`). PyTorch runs
 in a server process of its own (thread pools of the two frameworks never
 share a process), timed there, with OMP_WAIT_POLICY=PASSIVE by default: on a
@@ -163,6 +165,17 @@ def worker(args):
     probe.close()
     print(f"[{alloc}] machine matmul (2048^3, float32): {matmul_gflops:.1f} GFLOP/s",
           flush=True)
+    step_matmuls = {}
+    for size_name in args.sizes:   # an LSTM time loop's recurrent products alone
+        size = SIZES[size_name]
+        units = max(size["sizes"])
+        for batch in sorted(set(MODES[m] for m in args.modes)):
+            probe = models_tf.MatmulProbe(batch, units, 4 * units, repeat=size["bptt"])
+            rate = probe.flops / _interleaved({"mm": probe}, 2, 5)["mm"] / 1e9
+            probe.close()
+            name = f"[{batch},{units}]x[{units},{4 * units}]"
+            step_matmuls[name] = round(rate, 1)
+            print(f"[{alloc}] step matmul {name}: {rate:.1f} GFLOP/s", flush=True)
     for size_name in args.sizes:
         size = SIZES[size_name]
         for mode in args.modes:
@@ -197,7 +210,9 @@ def worker(args):
         _RemoteTorchStep.server.stdin.close()
         _RemoteTorchStep.server.wait()
     with open(args.worker, "w", encoding="utf-8") as out:
-        json.dump(dict(rows=rows, profiles=profiles), out)
+        json.dump(dict(rows=rows, profiles=profiles,
+                       matmuls={alloc: dict(step_matmuls, **{
+                           "[2048,2048]x[2048,2048]": round(matmul_gflops, 1)})}), out)
 
 
 def _status_kb(field):
@@ -321,7 +336,7 @@ def main():
     if not _torch_available():
         print("PyTorch not installed: skipping the pytorch paths "
               "(pip install torch to include them)")
-    rows, profiles = [], {}
+    rows, profiles, matmuls = [], {}, {}
     started = time.time()
     for alloc in allocs:
         env = dict(os.environ)
@@ -336,9 +351,12 @@ def main():
             with open(tmp.name, encoding="utf-8") as f:
                 result = json.load(f)
         rows += result["rows"]
+        matmuls.update(result["matmuls"])
         profiles.update({f"{alloc}/{k}": v for k, v in result["profiles"].items()})
     rows = _with_ratios(rows)
-    text = table(rows)
+    text = table(rows) + "\n\nMatrix products alone (GFLOP/s, float32): " + "; ".join(
+        f"{alloc}: " + ", ".join(f"{k} {v}" for k, v in rates.items())
+        for alloc, rates in matmuls.items())
     print("\n" + text)
     for name, ops in profiles.items():
         print(f"\nprofile {name}: " + ", ".join(f"{op} {pct}%" for op, pct in ops))
@@ -351,8 +369,8 @@ def main():
         for name, ops in profiles.items():
             f.write(f"\nprofile {name}: " + ", ".join(f"{op} {p}%" for op, p in ops) + "\n")
     with open(os.path.join(args.out, "speed.json"), "w", encoding="utf-8") as f:
-        json.dump(dict(command=command, when=stamp, rows=rows, profiles=profiles), f,
-                  indent=1)
+        json.dump(dict(command=command, when=stamp, rows=rows, profiles=profiles,
+                       matmuls=matmuls), f, indent=1)
     chart(rows, os.path.join(args.out, "speed.png"))
     print(f"\nwrote {args.out}/speed.md, speed.json, speed.png")
 
