@@ -299,7 +299,7 @@ def main():
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--allocators", default="auto",
                         help="comma list of jemalloc,glibc; auto = all available")
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--profile", action="store_true",
