@@ -57,12 +57,10 @@ import threading
 
 import tensorflow as tf
 
-from tf_keras.src import backend as keras_backend
-
 from awdrnn import dropout_masks
-from awdrnn.graph_context import GraphCache
 from awdrnn.linear_scan import linear_recurrence
 from awdrnn.rnn_cell import LayerRNNCell, MultiRNNCell
+from awdrnn.weight_drop import WeightDropMixin
 
 QRNNStateTuple = collections.namedtuple("QRNNStateTuple", ("c", "x_prev"))
 QRNNStateTuple.__doc__ = """State of a window-2 `QRNNCell`: `c` `[batch, num_units]`,
@@ -96,7 +94,7 @@ def _whole_sequence(cells, sequence_length):
         stack.pop()
 
 
-class QRNNCell(LayerRNNCell):
+class QRNNCell(WeightDropMixin, LayerRNNCell):
     """A quasi-recurrent layer as a TF1 RNN cell (see the module docstring).
 
     Args:
@@ -127,6 +125,8 @@ class QRNNCell(LayerRNNCell):
       ValueError / TypeError naming the argument and the received value.
     """
 
+    _default_layer_name = "qrnn_cell"
+
     def __init__(self, num_units, window=1, output_gate=True, zoneout=0.0,
                  weight_drop_kr=1.0, use_vd=False, input_size=None, training=True,
                  kernel_initializer=None, bias_initializer=None, seed=None,
@@ -140,12 +140,6 @@ class QRNNCell(LayerRNNCell):
             raise ValueError(
                 f"zoneout must be a float in [0, 1) (a probability of zoning out), "
                 f"got {zoneout!r}.")
-        weight_drop_kr = dropout_masks.check_keep_prob(weight_drop_kr, "weight_drop_kr")
-        if not isinstance(weight_drop_kr, float):
-            raise TypeError(
-                "weight_drop_kr must be a Python float in (0, 1]; to switch "
-                "DropConnect off in an evaluation graph pass training=False (or a "
-                f"bool tensor), got {weight_drop_kr!r}.")
         dropout_masks.check_float_dtype(dtype)
         super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
         self.input_spec = None  # ranks and depth are checked with our own messages
@@ -153,20 +147,10 @@ class QRNNCell(LayerRNNCell):
         self._window = int(window)
         self._output_gate = bool(output_gate)
         self._zoneout = float(zoneout)
-        self._weight_drop_kr = weight_drop_kr
-        self._use_vd = bool(use_vd)
+        self._init_weight_drop(weight_drop_kr, use_vd, training, seed)
         self._input_size = input_size
-        self._training = dropout_masks.check_training(training)
         self._kernel_initializer = kernel_initializer
         self._bias_initializer = bias_initializer
-        self._seed = seed
-        self._mask = None            # PersistentMask when use_vd
-        self._kernel_cache = GraphCache()
-
-    def _make_unique_name(self, *args, **kwargs):
-        del args, kwargs
-        base_name = "qrnn_cell"
-        return keras_backend.unique_object_name(base_name, zero_based=False), base_name
 
     @property
     def num_units(self):
@@ -179,14 +163,6 @@ class QRNNCell(LayerRNNCell):
     @property
     def input_size(self):
         return self._input_size
-
-    @property
-    def weight_drop_kr(self):
-        return self._weight_drop_kr
-
-    @property
-    def use_vd(self):
-        return self._use_vd
 
     @property
     def _num_gates(self):
@@ -256,66 +232,18 @@ class QRNNCell(LayerRNNCell):
 
     # --- DropConnect on the kernel ------------------------------------------
 
-    @property
-    def _drops(self):
-        return self._weight_drop_kr < 1.0
-
-    def _mask_shape(self):
-        return [self._window * self._input_size, self._num_gates * self._num_units]
-
-    def _get_mask(self, dtype):
-        if self._mask is None:
-            scope = self._scope.name if self._scope is not None else self.name
-            self._mask = dropout_masks.PersistentMask(
-                self._mask_shape(), self._weight_drop_kr, dtype,
-                name=f"{scope}/weight_drop_mask", seed=self._seed)
-        return self._mask
-
-    def get_vd_update_op(self):
-        """One op that resamples the persistent DropConnect mask.
-
-        A `tf.no_op` when there is nothing to update (`use_vd=False` or
-        `weight_drop_kr=1.0`). Created on the first call and cached; the
-        ordering guarantee is `WeightDropLSTMCell.get_vd_update_op`'s: a
-        forward pass built before the op was first requested sees the previous
-        mask in a run that contains both, one built inside
-        `tf.control_dependencies([op])` sees the new mask.
-
-        Raises:
-          ValueError: called before the cell's first use without `input_size`,
-            so the mask's shape is unknown.
-        """
-        if not (self._use_vd and self._drops):
-            with tf.init_scope():
-                return tf.no_op(name="qrnn_cell_vd_update_noop")
+    def _vd_mask_shape(self):
+        """`[window * input_depth, gates * num_units]`: the whole kernel is dropped."""
         if self._input_size is None:
             raise ValueError(
                 "get_vd_update_op() before the cell's first use needs the input "
                 "depth to shape the mask; pass input_size=<depth of the inputs>, "
                 "got input_size=None.")
-        return self._get_mask(self.dtype or tf.float32).update_op()
+        return [self._window * self._input_size, self._num_gates * self._num_units]
 
     def _gate_kernel(self):
         """The kernel the gates use: `kernel * M / keep` when dropping, once per run."""
-        if not self._drops:
-            return self._kernel
-
-        def build():
-            kernel = tf.convert_to_tensor(self._kernel)
-            dtype = kernel.dtype
-
-            def dropped():
-                if self._use_vd:
-                    mask = self._get_mask(dtype).read()
-                else:
-                    mask = dropout_masks.bernoulli_mask(
-                        self._mask_shape(), self._weight_drop_kr, dtype, self._seed)
-                return kernel * (mask * tf.constant(1.0 / self._weight_drop_kr, dtype))
-
-            return dropout_masks.select_training(
-                self._training, dropped, lambda: tf.identity(kernel))
-
-        return self._kernel_cache.get("kernel", build)
+        return self._drop_connect(self._kernel, lambda kernel, scaled_mask: kernel * scaled_mask)
 
     # --- the equations -------------------------------------------------------
 

@@ -34,14 +34,12 @@ import warnings
 
 import tensorflow as tf
 
-from tf_keras.src import backend as keras_backend
-
 from awdrnn import dropout_masks
-from awdrnn.graph_context import GraphCache
 from awdrnn.rnn_cell import LSTMCell, LSTMStateTuple
+from awdrnn.weight_drop import WeightDropMixin
 
 
-class WeightDropLSTMCell(LSTMCell):
+class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
     """LSTM cell with DropConnect on the recurrent kernel (AWD-LSTM).
 
     Args:
@@ -68,6 +66,8 @@ class WeightDropLSTMCell(LSTMCell):
       ValueError / TypeError naming the argument and the received value.
     """
 
+    _default_layer_name = "lstm_cell"  # as LSTMCell, so variable names match
+
     def __init__(self, num_units, use_peepholes=False, cell_clip=None,
                  initializer=None, num_proj=None, proj_clip=None,
                  num_unit_shards=None, num_proj_shards=None, forget_bias=1.0,
@@ -81,12 +81,6 @@ class WeightDropLSTMCell(LSTMCell):
         if input_size is not None and (not isinstance(input_size, int) or input_size <= 0):
             raise ValueError(f"input_size must be None or a positive int, got {input_size!r}.")
         dropout_masks.check_float_dtype(dtype)
-        weight_drop_kr = dropout_masks.check_keep_prob(weight_drop_kr, "weight_drop_kr")
-        if not isinstance(weight_drop_kr, float):
-            raise TypeError(
-                "weight_drop_kr must be a Python float in (0, 1]; to switch "
-                "DropConnect off in an evaluation graph pass training=False (or a "
-                f"bool tensor), got {weight_drop_kr!r}.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # LSTMCell's own deprecation notice
             super().__init__(
@@ -95,41 +89,14 @@ class WeightDropLSTMCell(LSTMCell):
                 num_unit_shards=num_unit_shards, num_proj_shards=num_proj_shards,
                 forget_bias=forget_bias, state_is_tuple=state_is_tuple,
                 activation=activation, reuse=reuse, name=name, dtype=dtype, **kwargs)
+        self._init_weight_drop(weight_drop_kr, use_vd, training, seed)
         self.input_spec = None  # rank and depth are checked below, with our messages
-        self._weight_drop_kr = weight_drop_kr
-        self._use_vd = bool(use_vd)
         self._input_size = input_size
-        self._training = dropout_masks.check_training(training)
         self._drop_input_weights = bool(drop_input_weights)
-        self._seed = seed
-        self._mask = None            # PersistentMask when use_vd
-        self._kernel_cache = GraphCache()
-
-    def _make_unique_name(self, *args, **kwargs):
-        # Default layer name "lstm_cell", as LSTMCell, so variable names match.
-        del args, kwargs
-        base_name = "lstm_cell"
-        return keras_backend.unique_object_name(base_name, zero_based=False), base_name
-
-    @property
-    def weight_drop_kr(self):
-        return self._weight_drop_kr
-
-    @property
-    def use_vd(self):
-        return self._use_vd
 
     @property
     def _h_depth(self):
         return self._num_units if self._num_proj is None else self._num_proj
-
-    @property
-    def _drops(self):
-        return self._weight_drop_kr < 1.0
-
-    def _mask_shape(self, input_depth):
-        rows = self._h_depth + (input_depth if self._drop_input_weights else 0)
-        return [rows, 4 * self._num_units]
 
     def _check_input_depth(self, depth):
         if depth is None:
@@ -142,52 +109,20 @@ class WeightDropLSTMCell(LSTMCell):
                 "given (or the cell was built for that depth); a cell's input depth "
                 "cannot change.")
 
-    def _get_mask(self, input_depth, mask_dtype):
-        if self._mask is None:
-            self._mask = dropout_masks.PersistentMask(
-                self._mask_shape(input_depth), self._weight_drop_kr, mask_dtype,
-                name=f"{self._mask_scope()}/weight_drop_mask", seed=self._seed)
-        return self._mask
-
-    def _mask_scope(self):
-        return self._scope.name if self._scope is not None else self.name
-
-    def get_vd_update_op(self):
-        """One op that resamples all of this cell's persistent masks.
-
-        Returns a `tf.no_op` when there is nothing to update (`use_vd=False` or
-        `weight_drop_kr=1.0`). The op is created on the first call and cached:
-        call it before `graph.finalize()`.
-
-        Ordering guarantee, for a run that contains both the update and the
-        forward pass:
-          * forward pass built *before* this op was first requested (e.g.
-            `sess.run([train_op, update])`, or `tf.control_dependencies` around
-            the train op only): the forward pass sees the previous mask and the
-            update prepares the next run's;
-          * forward pass built inside `with tf.control_dependencies([op]):`
-            (op requested before the cell's first call): it sees the new mask.
-
-        Raises:
-          ValueError: `drop_input_weights=True`, called before the cell's first
-            use, and no `input_size` was given, so the mask's shape is unknown.
-        """
-        if not (self._use_vd and self._drops):
-            with tf.init_scope():
-                return tf.no_op(name=f"{self._base_name}_vd_update_noop")
-        if self._mask is None:
-            input_depth = None
+    def _vd_mask_shape(self):
+        """`[h_depth (+ input_depth), 4 * num_units]`: the rows that are dropped."""
+        rows = self._h_depth
+        if self._drop_input_weights:
             if self.built:
-                input_depth = self._kernel.shape[0] - self._h_depth
-            elif self._drop_input_weights:
-                if self._input_size is None:
-                    raise ValueError(
-                        "use_vd=True with drop_input_weights=True needs the input "
-                        "depth to create the mask before the cell's first call; pass "
-                        "input_size=<depth of the inputs>, got input_size=None.")
-                input_depth = self._input_size
-            self._get_mask(input_depth, self.dtype or tf.float32)
-        return self._mask.update_op()
+                rows = self._kernel.shape[0]
+            elif self._input_size is None:
+                raise ValueError(
+                    "use_vd=True with drop_input_weights=True needs the input "
+                    "depth to create the mask before the cell's first call; pass "
+                    "input_size=<depth of the inputs>, got input_size=None.")
+            else:
+                rows += self._input_size
+        return [rows, 4 * self._num_units]
 
     def build(self, input_shape):
         input_shape = tf.TensorShape(input_shape)
@@ -201,30 +136,17 @@ class WeightDropLSTMCell(LSTMCell):
         self._input_size = input_shape[-1]
 
     def _dropped_kernel(self):
-        """`[W_xh; W_hh * M / keep]`, built once per graph outside the time loop."""
-        input_depth = self._kernel.shape[0] - self._h_depth
-        dtype = self._kernel.dtype.base_dtype
+        """`[W_x; W_h * M / keep]` (or `kernel * M / keep` with
+        `drop_input_weights`), built once per graph outside the time loop."""
+        h_depth = self._h_depth
 
-        def build():
-            kernel = tf.convert_to_tensor(self._kernel)
+        def drop(kernel, scaled_mask):
+            if self._drop_input_weights:
+                return kernel * scaled_mask
+            w_x, w_h = tf.split(kernel, [kernel.shape[0] - h_depth, h_depth], axis=0)
+            return tf.concat([w_x, w_h * scaled_mask], axis=0)
 
-            def dropped():
-                shape = self._mask_shape(input_depth)
-                if self._use_vd:
-                    mask = self._get_mask(input_depth, dtype).read()
-                else:
-                    mask = dropout_masks.bernoulli_mask(
-                        shape, self._weight_drop_kr, dtype, self._seed)
-                scaled = mask * tf.constant(1.0 / self._weight_drop_kr, dtype)
-                if self._drop_input_weights:
-                    return kernel * scaled
-                w_x, w_h = tf.split(kernel, [input_depth, self._h_depth], axis=0)
-                return tf.concat([w_x, w_h * scaled], axis=0)
-
-            return dropout_masks.select_training(
-                self._training, dropped, lambda: tf.identity(kernel))
-
-        return self._kernel_cache.get("kernel", build)
+        return self._drop_connect(self._kernel, drop)
 
     def call(self, inputs, state):
         """One LSTM step, `LSTMCell.call` with the dropped kernel.
@@ -242,7 +164,7 @@ class WeightDropLSTMCell(LSTMCell):
         if inputs.shape.rank != 2:
             raise ValueError(f"inputs must have rank 2 per step, got shape {inputs.shape}.")
         self._check_input_depth(inputs.shape[-1])
-        kernel = self._dropped_kernel() if self._drops else self._kernel
+        kernel = self._dropped_kernel()
         sigmoid = tf.sigmoid
         if self._state_is_tuple:
             c_prev, h_prev = state

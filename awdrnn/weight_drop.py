@@ -1,0 +1,134 @@
+"""DropConnect on a cell's kernel, shared by `WeightDropLSTMCell` and `QRNNCell`.
+
+    W~ = W * M / keep     (on the rows the cell chooses),   M ~ Bernoulli(keep)
+
+`WeightDropMixin` holds what both cells do alike: argument checks, the mask
+(persistent in a local variable with `use_vd=True`, fresh each run otherwise),
+building the dropped kernel once per `session.run` outside the time loop, and
+`get_vd_update_op()`. A cell supplies `_vd_mask_shape()` (the mask's shape,
+raising if it is not known yet) and calls `_drop_connect(kernel, drop)` in its
+step, where `drop(kernel, scaled_mask)` returns the dropped kernel.
+"""
+
+import tensorflow as tf
+from tf_keras.src import backend as keras_backend
+
+from awdrnn import dropout_masks
+from awdrnn.graph_context import GraphCache
+
+
+class WeightDropMixin:
+    """DropConnect state and ops for a `LayerRNNCell` subclass.
+
+    Subclasses set `_default_layer_name` and implement `_vd_mask_shape()`.
+    """
+
+    _default_layer_name = None
+
+    def _init_weight_drop(self, weight_drop_kr, use_vd, training, seed):
+        """Validates and stores the DropConnect arguments (call in `__init__`)."""
+        weight_drop_kr = dropout_masks.check_keep_prob(weight_drop_kr, "weight_drop_kr")
+        if not isinstance(weight_drop_kr, float):
+            raise TypeError(
+                "weight_drop_kr must be a Python float in (0, 1]; to switch "
+                "DropConnect off in an evaluation graph pass training=False (or a "
+                f"bool tensor), got {weight_drop_kr!r}.")
+        self._weight_drop_kr = weight_drop_kr
+        self._use_vd = bool(use_vd)
+        self._training = dropout_masks.check_training(training)
+        self._seed = seed
+        self._mask = None  # PersistentMask, when use_vd
+        self._kernel_cache = GraphCache()
+
+    def _make_unique_name(self, *args, **kwargs):
+        # The stock default name (e.g. "lstm_cell"), so variable names match.
+        del args, kwargs
+        base_name = self._default_layer_name
+        return keras_backend.unique_object_name(base_name, zero_based=False), base_name
+
+    @property
+    def weight_drop_kr(self):
+        """Keep rate of DropConnect."""
+        return self._weight_drop_kr
+
+    @property
+    def use_vd(self):
+        """Whether the mask persists across runs until `get_vd_update_op()`."""
+        return self._use_vd
+
+    @property
+    def _drops(self):
+        return self._weight_drop_kr < 1.0
+
+    def _persistent_mask(self, shape, dtype):
+        if self._mask is None:
+            scope = self._scope.name if self._scope is not None else self.name
+            self._mask = dropout_masks.PersistentMask(
+                shape, self._weight_drop_kr, dtype, name=f"{scope}/weight_drop_mask",
+                seed=self._seed)
+        return self._mask
+
+    def _drop_connect(self, kernel, drop):
+        """The kernel the step uses; dropped once per graph, outside the time loop.
+
+        Args:
+          kernel: the kernel variable.
+          drop: `drop(kernel, scaled_mask)` -> dropped kernel, where
+            `scaled_mask = M / keep` has shape `_vd_mask_shape()`.
+
+        Returns:
+          `kernel` itself when nothing is dropped; otherwise one cached tensor
+          per graph (every caller in a run sees the same mask), the undropped
+          kernel when `training` is False.
+        """
+        if not self._drops:
+            return kernel
+
+        def build():
+            value = tf.convert_to_tensor(kernel)
+            dtype = value.dtype
+
+            def dropped():
+                shape = self._vd_mask_shape()
+                if self._use_vd:
+                    mask = self._persistent_mask(shape, dtype).read()
+                    if mask.dtype != dtype:  # update op requested before a typed build
+                        mask = tf.cast(mask, dtype)
+                else:
+                    mask = dropout_masks.bernoulli_mask(
+                        shape, self._weight_drop_kr, dtype, self._seed)
+                return drop(value, mask * tf.constant(1.0 / self._weight_drop_kr, dtype))
+
+            return dropout_masks.select_training(
+                self._training, dropped, lambda: tf.identity(value))
+
+        return self._kernel_cache.get("kernel", build)
+
+    def get_vd_update_op(self):
+        """One op that resamples all of this cell's persistent masks.
+
+        Returns a `tf.no_op` when there is nothing to update (`use_vd=False` or
+        `weight_drop_kr=1.0`). The op is created on the first call and cached:
+        call it before `graph.finalize()`.
+
+        Ordering guarantee, for a run that contains both the update and the
+        forward pass:
+          * forward pass built *before* this op was first requested (e.g.
+            `sess.run([train_op, update])`, or `tf.control_dependencies` around
+            the train op only): the forward pass sees the previous mask and the
+            update prepares the next run's;
+          * forward pass built inside `with tf.control_dependencies([op]):`
+            (op requested before the cell's first call): it sees the new mask.
+
+        Raises:
+          ValueError: requested before the cell's first use while the mask's
+            shape depends on an input depth that no `input_size` gave.
+        """
+        if not (self._use_vd and self._drops):
+            with tf.init_scope():
+                return tf.no_op(name=f"{self._default_layer_name}_vd_update_noop")
+        return self._persistent_mask(self._vd_mask_shape(), self.dtype or tf.float32).update_op()
+
+    def _vd_mask_shape(self):
+        """Shape of the DropConnect mask; raises if it cannot be known yet."""
+        raise NotImplementedError
