@@ -323,23 +323,6 @@ def test_fresh_mask_per_run_without_vd_shared_by_both_forms_and_kept_fraction():
     assert not np.array_equal(d1 != 0, d2 != 0)
 
 
-def test_masked_kernel_is_built_outside_the_time_loop():
-    with tf.Graph().as_default():
-        tf.compat.v1.disable_control_flow_v2()
-        try:
-            for use_vd in (True, False):
-                cell = awdrnn.QRNNCell(UNITS, weight_drop_kr=0.5, use_vd=use_vd)
-                tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, DEPTH]), dtype=tf.float32,
-                                            scope=f"vd{use_vd}")
-                assert cell._gate_kernel().op._control_flow_context is None
-                loop_ops = [op for op in tf.compat.v1.get_default_graph().get_operations()
-                            if op._control_flow_context is not None]
-                assert loop_ops, "expected a v1 while loop"
-                assert not any(op.type in ("RandomUniform", "Floor") for op in loop_ops)
-        finally:
-            tf.compat.v1.enable_control_flow_v2()
-
-
 @pytest.mark.parametrize("form", FORMS)
 def test_zoneout_in_training_keeps_previous_c_with_probability_zoneout(form):
     """With f = 1 exactly, c_t = z_t unless zoned out (then c_t = c_{t-1}):

@@ -299,24 +299,6 @@ def test_gradients_match_finite_differences():
     assert np.any(mask == 0)
 
 
-def test_masked_kernel_is_built_outside_the_time_loop():
-    with tf.Graph().as_default():
-        tf.compat.v1.disable_control_flow_v2()
-        try:
-            for use_vd in (True, False):
-                cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=use_vd)
-                tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, DEPTH]), dtype=tf.float32,
-                                            scope=f"vd{use_vd}")
-                kernel = cell._dropped_kernel()
-                assert kernel.op._control_flow_context is None
-                loop_ops = [op for op in tf.compat.v1.get_default_graph().get_operations()
-                            if op._control_flow_context is not None]
-                assert loop_ops, "expected a v1 while loop"
-                assert not any(op.type in ("RandomUniform", "Floor") for op in loop_ops)
-        finally:
-            tf.compat.v1.enable_control_flow_v2()
-
-
 def test_finalized_graph_trains_and_updates(tf1_flavour):
     with tf.Graph().as_default() as graph:
         tf.compat.v1.set_random_seed(6)
@@ -337,13 +319,6 @@ def test_finalized_graph_trains_and_updates(tf1_flavour):
                 losses.append(sess.run([loss, train])[0])
             assert cells[0].get_vd_update_op() is cells[0].get_vd_update_op()
     assert len(set(losses)) == 3
-
-
-def test_vd_update_op_is_no_op_when_nothing_to_update():
-    with tf.Graph().as_default():
-        for cell in (awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=False),
-                     awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=1.0, use_vd=True)):
-            assert cell.get_vd_update_op().type == "NoOp"
 
 
 def test_multi_rnn_cell_matches_stock_stack_at_keep_one():
