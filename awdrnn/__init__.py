@@ -19,6 +19,7 @@ from awdrnn import asgd
 from awdrnn import bptt
 from awdrnn import corpus
 from awdrnn import generation
+from awdrnn import lm_graph
 from awdrnn import lm_model
 from awdrnn import lm_training
 from awdrnn import regularizers
@@ -57,6 +58,7 @@ __all__ = [
     "dynamic_rnn",
     "embedding_dropout",
     "generation",
+    "lm_graph",
     "lm_model",
     "lm_training",
     "locked_dropout",

@@ -7,6 +7,7 @@ One step on a segment `x = streams[:, i:i + seq_len]` (targets one ahead):
     w    <- optimizer(w, g, lr * seq_len / bptt)       (SGD or Adam)
     avg  <- avg + (w - avg) / k                        (once NT-ASGD has switched)
 
+(the graph of that step is `lm_graph.LMGraph`; this module runs the loop).
 The final state of each segment is the next one's initial state (zeros at
 each epoch start). After each epoch the model is evaluated on `valid`
 (averaged weights once averaging is on), the best model is saved, the NT
@@ -41,31 +42,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import asgd, bptt, checkpoints, corpus, lm_model, regularizers
+from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
+from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
+    CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
+from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
+    LMGraph, check_checkpoint_shapes, evaluate, restore_model, save_model)
 
 OPTIMIZERS = ("sgd", "adam")
-
-
-class TrainingError(Exception):
-    """A problem reported to the user with a message and an exit code."""
-
-    exit_code = 1
-
-
-class DataError(TrainingError):
-    exit_code = 2
-
-
-class CheckpointMismatch(TrainingError):
-    exit_code = 4
-
-
-class NaNLoss(TrainingError):
-    exit_code = 3
-
-
-class Interrupted(TrainingError):
-    exit_code = 130
 
 
 @dataclasses.dataclass
@@ -126,136 +109,8 @@ class TrainConfig:
         return self
 
 
-class LMGraph:
-    """The tensors of one language-model graph (inference, plus training ops).
-
-    Args:
-      model_config: `lm_model.LMConfig`.
-      train_config: `TrainConfig`, or None for an inference-only graph.
-      graph_seed: graph-level random seed (dropout masks).
-    """
-
-    def __init__(self, model_config, train_config=None, graph_seed=None):
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            if graph_seed is not None:
-                tf.compat.v1.set_random_seed(graph_seed)
-            seed = train_config.seed if train_config is not None else None
-            self.ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="ids")
-            self.targets = tf.compat.v1.placeholder(tf.int32, [None, None], name="targets")
-            self.model = lm_model.LanguageModel(model_config, seed=seed)
-            self.out = self.model(self.ids)
-            self.training = self.out.training
-            self.probs_last = tf.nn.softmax(self.out.logits[:, -1])
-            losses = lm_model.token_losses(self.out.logits, self.targets)
-            self.loss_sum = tf.reduce_sum(losses)
-            self.xent = tf.reduce_mean(losses)
-            self.model_vars = tf.compat.v1.trainable_variables()
-            self.model_saver = tf.compat.v1.train.Saver(self.model_vars, max_to_keep=None,
-                                                        save_relative_paths=True)
-            if train_config is not None:
-                self._build_training(train_config)
-            self.init = tf.group(tf.compat.v1.global_variables_initializer(),
-                                 tf.compat.v1.local_variables_initializer())
-        self.graph.finalize()
-
-    def _build_training(self, cfg):
-        self.lr = tf.compat.v1.placeholder(tf.float32, [], name="lr")
-        self.ar = regularizers.activation_regularization(self.out.dropped_output, cfg.alpha)
-        self.tar = regularizers.temporal_activation_regularization(self.out.raw_output, cfg.beta)
-        loss = self.xent + self.ar + self.tar
-        grads = tf.gradients(loss, self.model_vars)
-        if cfg.clip > 0:
-            grads, self.grad_norm = tf.clip_by_global_norm(grads, cfg.clip)
-        else:
-            self.grad_norm = tf.linalg.global_norm(grads)
-        grads_and_vars = regularizers.add_weight_decay(zip(grads, self.model_vars), cfg.wdecay)
-        self.global_step = tf.compat.v1.train.get_or_create_global_step()
-        if cfg.optimizer == "adam":
-            opt = tf.compat.v1.train.AdamOptimizer(self.lr)
-        else:
-            opt = tf.compat.v1.train.GradientDescentOptimizer(self.lr)
-        train_op = opt.apply_gradients(grads_and_vars, global_step=self.global_step)
-        self.averager = asgd.WeightAverager(self.model_vars)
-        with tf.control_dependencies([train_op]):
-            self.step_op = self.averager.update_op()
-        self.saved_vars = tf.compat.v1.global_variables()
-        self.saver = tf.compat.v1.train.Saver(self.saved_vars, max_to_keep=None,
-                                              save_relative_paths=True)
-
-    def feed(self, x, state, y=None, training=False):
-        feed = self.model.state_feed(self.out.initial_state, state)
-        feed[self.ids] = x
-        if y is not None:
-            feed[self.targets] = y
-        feed[self.training] = training
-        return feed
-
-
-def evaluate(session, g, ids, batch_size, bptt_len):
-    """Mean per-token cross-entropy (nats) of `ids` with dropout off.
-
-    The text is cut into `batch_size` streams and read in segments of
-    `bptt_len`, carrying the state (the paper uses batch size 10 on valid
-    and 1 on test).
-    """
-    streams = corpus.batchify(ids, batch_size)
-    state = g.model.zero_state(batch_size)
-    total, count = 0.0, 0
-    for start, seq_len in bptt.SegmentSampler(bptt_len, variable=False).epoch(streams.shape[1]):
-        x = streams[:, start:start + seq_len]
-        y = streams[:, start + 1:start + 1 + seq_len]
-        loss_sum, state = session.run([g.loss_sum, g.out.final_state], g.feed(x, state, y))
-        total += float(loss_sum)
-        count += y.size
-    return total / count
-
-
 def _ppl(loss):
     return math.exp(min(loss, 700.0))
-
-
-def _save_model(session, g, folder):
-    with g.graph.as_default():  # v1 savers work only in their graph
-        g.model_saver.save(session, os.path.join(folder, "model"), write_meta_graph=False,
-                           write_state=False)
-
-
-def check_checkpoint_shapes(prefix, variables, what="checkpoint"):
-    """Raises CheckpointMismatch unless `prefix` holds every variable with its shape.
-
-    (A v1 `Saver` restoring resource variables does not check shapes itself.)
-    """
-    try:
-        saved = dict(tf.train.list_variables(prefix))
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:300]
-        raise CheckpointMismatch(f"cannot read {what} {prefix!r}: {first}") from None
-    for v in variables:
-        name, shape = v.op.name, v.shape.as_list()
-        if name not in saved:
-            raise CheckpointMismatch(
-                f"{what} {prefix!r} does not match this model: it has no variable {name}.")
-        if list(saved[name]) != shape:
-            raise CheckpointMismatch(
-                f"{what} {prefix!r} does not match this model: {name} has shape "
-                f"{list(saved[name])} there but {shape} here.")
-
-
-def restore_model(session, g, folder, what="checkpoint"):
-    """Restores the model variables from a `best/` (or checkpoint) folder.
-
-    Raises:
-      CheckpointMismatch: variables missing or of another shape.
-    """
-    check_checkpoint_shapes(os.path.join(folder, "model"), g.model_vars, what)
-    try:
-        with g.graph.as_default():
-            g.model_saver.restore(session, os.path.join(folder, "model"))
-    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:300]
-        raise CheckpointMismatch(
-            f"{what} {folder!r} does not match this model's shape: {first}") from None
 
 
 def load_config(save_dir):
@@ -426,7 +281,7 @@ class Trainer:
         return tf.nest.pack_sequence_as(self.g.model.zero_state(1), flat)
 
     def _save_best(self, sess):
-        self.best.write(f"best-{self.state['step']}", lambda folder: _save_model(sess, self.g, folder))
+        self.best.write(f"best-{self.state['step']}", lambda folder: save_model(sess, self.g, folder))
 
     def _metrics(self):
         st = self.state

@@ -50,7 +50,7 @@ def test_generate_corpus_is_deterministic_and_cached(tmp_path):
     kw = dict(train_tokens=3000, valid_tokens=500, test_tokens=500)
     a = synthetic_corpus.generate_corpus(str(tmp_path / "a"), seed=3, **kw)
     b = synthetic_corpus.generate_corpus(str(tmp_path / "b"), seed=3, **kw)
-    c = synthetic_corpus.generate_corpus(str(tmp_path / "c"), seed=4, **kw)
+    synthetic_corpus.generate_corpus(str(tmp_path / "c"), seed=4, **kw)
     read = lambda d, s: open(os.path.join(tmp_path, d, f"{s}.txt")).read()  # noqa: E731
     for split in ("train", "valid", "test"):
         assert read("a", split) == read("b", split)

@@ -1,0 +1,84 @@
+"""Tests of awdrnn.lm_graph: the training step against its equations, evaluation, restore."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from awdrnn import corpus, lm_errors, lm_graph, lm_model, lm_training, \
+    synthetic_corpus
+
+NO_DROPOUT = dict(dropout_kr=1.0, dropouth_kr=1.0, dropouti_kr=1.0, dropoute_kr=1.0,
+                  wdrop_kr=1.0)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("corpus"))
+    synthetic_corpus.generate_corpus(folder, seed=2, train_tokens=1200, valid_tokens=200,
+                                     test_tokens=200)
+    return corpus.Corpus(folder)
+
+
+def _configs(data, model=None, **train):
+    shape = dict(vocab_size=len(data.vocab), emsize=8, nhid=12, nlayers=2)
+    shape.update(model or {})
+    kw = dict(batch_size=8, bptt=8, seed=5)
+    kw.update(train)
+    return lm_model.LMConfig(**shape), lm_training.TrainConfig(**kw)
+
+
+def test_one_step_is_clipped_sgd_with_weight_decay_on_xent_ar_tar(data):
+    mcfg, tcfg = _configs(data, NO_DROPOUT, alpha=2.0, beta=1.0, wdecay=0.01, clip=0.05)
+    g = lm_graph.LMGraph(mcfg, tcfg, graph_seed=1)
+    streams = corpus.batchify(data.train, 8)
+    x, y = streams[:, :9], streams[:, 1:10]
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        feed = g.feed(x, g.model.zero_state(8), y, training=True)
+        feed[g.lr] = 0.5
+        loss, xent, dropped, raw, grads, before = sess.run(
+            [g.loss, g.xent, g.out.dropped_output, g.out.raw_output, g.dense_grads,
+             g.model_vars], feed)
+        sess.run(g.step_op, feed)
+        after = sess.run(g.model_vars)
+    ar = 2.0 * np.mean(dropped ** 2)
+    tar = 1.0 * np.mean((raw[:, 1:] - raw[:, :-1]) ** 2)
+    np.testing.assert_allclose(loss, xent + ar + tar, rtol=1e-5)
+    norm = np.sqrt(sum(np.sum(gr ** 2) for gr in grads))
+    assert norm > 0.05                                   # clipping is active
+    scale = 0.05 / norm
+    for w0, w1, gr in zip(before, after, grads):
+        np.testing.assert_allclose(w1, w0 - 0.5 * (scale * gr + 0.01 * w0), rtol=1e-4,
+                                   atol=1e-6)
+
+
+def test_evaluate_carries_the_state_across_segments(data):
+    mcfg, _ = _configs(data)
+    g = lm_graph.LMGraph(mcfg)
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        ids = data.valid[:101]
+        short = lm_graph.evaluate(sess, g, ids, batch_size=1, bptt_len=7)
+        whole = lm_graph.evaluate(sess, g, ids, batch_size=1, bptt_len=100)
+    assert short == pytest.approx(whole, rel=1e-5)
+
+
+def test_save_restore_round_trip_and_shape_check(data, tmp_path):
+    mcfg, _ = _configs(data)
+    g = lm_graph.LMGraph(mcfg)
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        saved = sess.run(g.model_vars)
+        lm_graph.save_model(sess, g, str(tmp_path))
+    g2 = lm_graph.LMGraph(mcfg)
+    with tf.compat.v1.Session(graph=g2.graph) as sess:
+        sess.run(g2.init)
+        lm_graph.restore_model(sess, g2, str(tmp_path))
+        for a, b in zip(saved, sess.run(g2.model_vars)):
+            np.testing.assert_array_equal(a, b)
+    other = lm_graph.LMGraph(_configs(data, {"emsize": 6})[0])
+    with tf.compat.v1.Session(graph=other.graph) as sess:
+        sess.run(other.init)
+        with pytest.raises(lm_errors.CheckpointMismatch,
+                           match=r"lm/embedding has shape \[\d+, 8\] there but \[\d+, 6\] here"):
+            lm_graph.restore_model(sess, other, str(tmp_path))
