@@ -4,27 +4,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, lm_errors, lm_graph, lm_model, lm_training, \
-    synthetic_corpus
+from awdrnn import corpus, lm_errors, lm_graph
 
-NO_DROPOUT = dict(dropout_kr=1.0, dropouth_kr=1.0, dropouti_kr=1.0, dropoute_kr=1.0,
-                  wdrop_kr=1.0)
+import lm_test_data
+
+NO_DROPOUT = lm_test_data.NO_DROPOUT
+_configs = lm_test_data.tiny_configs
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("corpus"))
-    synthetic_corpus.generate_corpus(folder, seed=2, train_tokens=1200, valid_tokens=200,
-                                     test_tokens=200)
-    return corpus.Corpus(folder)
-
-
-def _configs(data, model=None, **train):
-    shape = dict(vocab_size=len(data.vocab), emsize=8, nhid=12, nlayers=2)
-    shape.update(model or {})
-    kw = dict(batch_size=8, bptt=8, seed=5)
-    kw.update(train)
-    return lm_model.LMConfig(**shape), lm_training.TrainConfig(**kw)
+    return lm_test_data.tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_one_step_is_clipped_sgd_with_weight_decay_on_xent_ar_tar(data):

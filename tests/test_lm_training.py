@@ -8,28 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints, corpus, lm_model, lm_training, synthetic_corpus
+from awdrnn import checkpoints, corpus, lm_training
 
-NO_DROPOUT = dict(dropout_kr=1.0, dropouth_kr=1.0, dropouti_kr=1.0, dropoute_kr=1.0,
-                  wdrop_kr=1.0)
+import lm_test_data
+
+NO_DROPOUT = lm_test_data.NO_DROPOUT
+_configs = lm_test_data.tiny_configs
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("corpus"))
-    synthetic_corpus.generate_corpus(folder, seed=2, train_tokens=1200, valid_tokens=200,
-                                     test_tokens=200)
-    return corpus.Corpus(folder)
-
-
-def _configs(data, model=None, **train):
-    shape = dict(vocab_size=len(data.vocab), emsize=8, nhid=12, nlayers=2)
-    shape.update(model or {})
-    mcfg = lm_model.LMConfig(**shape)
-    kw = dict(epochs=3, batch_size=8, eval_batch_size=2, test_batch_size=2, bptt=8,
-              log_interval=1000, seed=5)
-    kw.update(train)
-    return mcfg, lm_training.TrainConfig(**kw)
+    return lm_test_data.tiny_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def _train(data, save, model=None, resume=False, log=None, **train):
