@@ -19,6 +19,7 @@ $(VENV)/.installed: setup.py pyproject.toml Makefile
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
+	rm -rf runs/demo  # the demo starts over each time (train_lm.py refuses a used folder)
 	$(PY) examples/train_lm.py --save=runs/demo
 
 test: $(VENV)/.installed
