@@ -4,10 +4,12 @@ On CPU, TensorFlow allocates every tensor with the C library's `malloc`. A
 training step of an AWD-LSTM language model allocates and frees gigabytes of
 short-lived buffers; glibc's `malloc` hands large blocks back to the kernel
 (`munmap`) and page-faults them in again on the next step. jemalloc, told
-never to return memory (`dirty_decay_ms:-1,muzzy_decay_ms:-1`), reuses them:
-the same graph then runs markedly faster (doc/speed.md has the measured
-figures). The allocator must be chosen before the process starts, so
-`use_jemalloc()` re-executes the current script with it preloaded:
+never to return memory (`dirty_decay_ms:-1,muzzy_decay_ms:-1`), reuses them.
+Which one is faster depends on the machine (issue 5 measured 217 -> 391
+tokens/s with jemalloc; the final run in doc/speed.md found glibc faster for
+TensorFlow and jemalloc faster for PyTorch): measure with `bench/run.py`.
+The allocator must be chosen before the process starts, so `use_jemalloc()`
+re-executes the current script with it preloaded:
 
     from awdrnn import allocator
 
