@@ -25,6 +25,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
 
+# The bench compares allocators when jemalloc is installed (apt-get install -y
+# libjemalloc2) and PyTorch when it is in the venv (.venv/bin/pip install a CPU
+# build of torch); it says which rows it skips and why.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
