@@ -16,17 +16,26 @@ exposes when the variable *is* set, so cells from either name mix freely:
         stack, tf.zeros([4, 7, 16]), dtype=tf.float32)
 """
 
-from tf_keras.src.layers.rnn.legacy_cell_wrappers import DeviceWrapper
-from tf_keras.src.layers.rnn.legacy_cell_wrappers import DropoutWrapper
-from tf_keras.src.layers.rnn.legacy_cell_wrappers import ResidualWrapper
-from tf_keras.src.layers.rnn.legacy_cells import BasicLSTMCell
-from tf_keras.src.layers.rnn.legacy_cells import BasicRNNCell
-from tf_keras.src.layers.rnn.legacy_cells import GRUCell
-from tf_keras.src.layers.rnn.legacy_cells import LayerRNNCell
-from tf_keras.src.layers.rnn.legacy_cells import LSTMCell
-from tf_keras.src.layers.rnn.legacy_cells import LSTMStateTuple
-from tf_keras.src.layers.rnn.legacy_cells import MultiRNNCell
-from tf_keras.src.layers.rnn.legacy_cells import RNNCell
+try:
+    from tf_keras.src.layers.rnn.legacy_cell_wrappers import DeviceWrapper
+    from tf_keras.src.layers.rnn.legacy_cell_wrappers import DropoutWrapper
+    from tf_keras.src.layers.rnn.legacy_cell_wrappers import ResidualWrapper
+    from tf_keras.src.layers.rnn.legacy_cells import BasicLSTMCell
+    from tf_keras.src.layers.rnn.legacy_cells import BasicRNNCell
+    from tf_keras.src.layers.rnn.legacy_cells import GRUCell
+    from tf_keras.src.layers.rnn.legacy_cells import LayerRNNCell
+    from tf_keras.src.layers.rnn.legacy_cells import LSTMCell
+    from tf_keras.src.layers.rnn.legacy_cells import LSTMStateTuple
+    from tf_keras.src.layers.rnn.legacy_cells import MultiRNNCell
+    from tf_keras.src.layers.rnn.legacy_cells import RNNCell
+except ImportError as error:
+    import tensorflow as _tf
+
+    raise ImportError(
+        "awdrnn needs the tf-keras package (the legacy RNN cells) matching your "
+        f"TensorFlow {_tf.__version__}: pip install \"tf-keras=={_tf.__version__}\" "
+        "(add --no-deps if you use tensorflow-cpu, whose users should not get the "
+        f"full tensorflow wheel pulled in). Original error: {error}") from error
 
 __all__ = [
     "BasicLSTMCell",

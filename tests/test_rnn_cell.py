@@ -50,3 +50,14 @@ def test_import_orders_and_legacy_keras_switch(legacy, first):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "OK" in result.stdout
+
+
+def test_missing_tf_keras_says_how_to_install_it():
+    script = "import sys; sys.modules['tf_keras'] = None; import awdrnn"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    result = subprocess.run([sys.executable, "-c", script], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "awdrnn needs the tf-keras package" in result.stderr
+    assert 'pip install "tf-keras==2.' in result.stderr
