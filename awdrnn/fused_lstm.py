@@ -91,7 +91,9 @@ def _backward(x, w_x, w_h, h_all, c_all, acts, dh_seq, dc_seq, parallel_iteratio
     depth, h_depth, four_u = x.shape[2], w_h.shape[0], w_h.shape[1]
     one = tf.constant(1, dtype)
     a_ta = tf.TensorArray(dtype, size=time, clear_after_read=True).unstack(acts)
-    c_ta = tf.TensorArray(dtype, size=time + 1).unstack(c_all)
+    # c_{s+1} and c_s are read at step s: index s is read twice (v1 TensorArrays
+    # would clear it after the first read).
+    c_ta = tf.TensorArray(dtype, size=time + 1, clear_after_read=False).unstack(c_all)
     dh_ta = tf.TensorArray(dtype, size=time, clear_after_read=True).unstack(dh_seq)
     dc_ta = tf.TensorArray(dtype, size=time, clear_after_read=True).unstack(dc_seq)
     dz_ta = tf.TensorArray(dtype, size=time, element_shape=acts.shape[1:])
