@@ -340,10 +340,12 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
         if sequence_length is None:
             last_x = inputs[-1]
         else:
-            # The input at step length - 1, or the incoming x_prev if length 0.
+            # The input at step length - 1, or the incoming x_prev if length 0;
+            # lengths past the end mean the last step, as in dynamic_rnn.
             seen = tf.concat([tf.expand_dims(x_prev, 0), inputs], axis=0)
+            step = tf.clip_by_value(sequence_length, 0, tf.shape(inputs)[0])
             last_x = tf.gather_nd(seen, tf.stack(
-                [sequence_length, tf.range(tf.shape(inputs)[1])], axis=1))
+                [step, tf.range(tf.shape(inputs)[1])], axis=1))
         return h, QRNNStateTuple(final_c, last_x)
 
     def get_config(self):

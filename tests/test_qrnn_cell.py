@@ -118,6 +118,26 @@ def test_both_forms_same_outputs_states_and_gradients_in_training(tf1_flavour, w
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
 
 
+def test_window2_lengths_past_the_end_mean_the_last_step():
+    """dynamic_rnn accepts sequence_length > max_time (all steps valid); the
+    window-2 state's x_prev must then be the last input, not an index error."""
+    x_val = _inputs(batch=3, steps=4)
+    state_val, _, _ = _initial_state(2, batch=3)
+    weight, bias = _torch_weights(2, True)
+    with tf.Graph().as_default():
+        cell = _cell(weight, bias, window=2, input_size=DEPTH, dtype=tf.float64)
+        x = tf.constant(x_val)
+        state = tf.nest.map_structure(tf.constant, state_val)
+        results = [_run(form, cell, x, initial_state=state, sequence_length=[6, 0, 2])
+                   for form in FORMS]
+        with new_session() as sess:
+            init_variables(sess)
+            cell_form, seq_form = sess.run(results)
+    np.testing.assert_array_equal(seq_form[1].x_prev, cell_form[1].x_prev)
+    np.testing.assert_allclose(seq_form[0], cell_form[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(seq_form[1].c, cell_form[1].c, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("forms", [("cell", "cell"), ("sequence", "sequence"),
                                    ("cell", "sequence"), ("sequence", "cell")])
 def test_state_carried_across_two_segments_equals_one_run(forms):
