@@ -486,10 +486,13 @@ def dynamic_qrnn(cell, inputs, sequence_length=None, initial_state=None, dtype=N
     with tf.compat.v1.variable_scope(scope or "rnn"):
         if sequence_length is not None:
             sequence_length = tf.cast(sequence_length, tf.int32, name="sequence_length")
-            if sequence_length.shape.rank != 1:
+            if sequence_length.shape.rank not in (None, 1):
                 raise ValueError(
                     "sequence_length must be a vector of length batch_size, got "
                     f"shape {sequence_length.shape}.")
+            # A vector, checked at run time when the rank is not static (as
+            # dynamic_rnn accepts), so the masks below keep static shapes.
+            sequence_length = tf.ensure_shape(sequence_length, [None])
         x = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
         state = initial_state
         if state is None:

@@ -138,6 +138,24 @@ def test_window2_lengths_past_the_end_mean_the_last_step():
     np.testing.assert_allclose(seq_form[1].c, cell_form[1].c, rtol=1e-10, atol=1e-12)
 
 
+def test_sequence_length_of_unknown_rank_is_accepted():
+    """dynamic_rnn accepts a sequence_length whose rank is unknown at graph
+    construction (a shapeless placeholder); dynamic_qrnn must too."""
+    x_val = _inputs(batch=3, steps=4)
+    weight, bias = _torch_weights(2, True)
+    with tf.Graph().as_default():
+        cell = _cell(weight, bias, window=2, input_size=DEPTH, dtype=tf.float64)
+        lengths = tf.compat.v1.placeholder(tf.int64, shape=None)
+        x = tf.constant(x_val)
+        results = [_run(form, cell, x, sequence_length=lengths, dtype=tf.float64)
+                   for form in FORMS]
+        with new_session() as sess:
+            init_variables(sess)
+            cell_form, seq_form = sess.run(results, {lengths: [4, 0, 2]})
+    for got, want in zip(tf.nest.flatten(seq_form), tf.nest.flatten(cell_form)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("forms", [("cell", "cell"), ("sequence", "sequence"),
                                    ("cell", "sequence"), ("sequence", "cell")])
 def test_state_carried_across_two_segments_equals_one_run(forms):
