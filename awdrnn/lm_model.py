@@ -126,10 +126,19 @@ class LMConfig:
                 ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights")}
 
 
+# `LanguageModel` gives layer l the op seed `100 * seed + 10 + l` (its other
+# seeds are `100 * seed + 0..4` and `100 * seed + 20 + l`); the LSTM's mask
+# seeds sit above all of those.
+MASK_SEED_OFFSET = 50
+
+
 def lstm_cell_factory(config, layer, training, seed=None):
     """The default cell: `WeightDropLSTMCell` with DropConnect `wdrop_kr`.
 
-    Initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`.
+    Initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`. The kernel
+    initialiser uses op seed `seed` and the DropConnect mask `seed +
+    MASK_SEED_OFFSET`, so the two never share a random stream (`seed` already
+    differs per layer).
     """
     units = config.layer_units(layer)
     bound = 1.0 / np.sqrt(units)
@@ -137,7 +146,7 @@ def lstm_cell_factory(config, layer, training, seed=None):
         units, weight_drop_kr=config.wdrop_kr, training=training,
         input_size=config.layer_input_size(layer),
         initializer=tf.compat.v1.random_uniform_initializer(-bound, bound, seed=seed),
-        seed=None if seed is None else seed + layer)
+        seed=None if seed is None else seed + MASK_SEED_OFFSET)
 
 
 def qrnn_cell_factory(config, layer, training, seed=None):
