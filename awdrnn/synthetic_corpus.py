@@ -16,7 +16,7 @@ and `exp(H)` is the perplexity floor that no model can beat on a long sample
 
     from awdrnn import synthetic_corpus
     info = synthetic_corpus.generate_corpus("runs/demo/data", seed=1)
-    print(info["perplexity_floor"])      # ~ 12; train.txt, valid.txt, test.txt
+    print(info["perplexity_floor"])      # 8.77; train.txt, valid.txt, test.txt
 
 Generation is deterministic given the seed and the sizes; files are written
 atomically and reused when the folder already holds the same corpus.
@@ -144,7 +144,7 @@ class Grammar:
 
 
 def english_grammar():
-    """The default grammar (about 110 words)."""
+    """The default grammar (95 words)."""
     table = {"S": [(d, p, f"NP_S_{num}") for d, (p, num) in _DETERMINERS.items()]}
 
     def noun_phrase(prefix, after):

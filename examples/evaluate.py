@@ -45,7 +45,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(getattr(e, "exit_code", 2))
     print(json.dumps({"file": FLAGS.file, "tokens": int(len(ids)), "loss": loss,
-                      "ppl": math.exp(loss), "batch_size": FLAGS.batch_size,
+                      "ppl": math.exp(loss) if loss < 700 else float("inf"), "batch_size": FLAGS.batch_size,
                       "bptt": FLAGS.bptt}))
 
 
