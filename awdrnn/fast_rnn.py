@@ -34,7 +34,7 @@ zero and the state frozen past `sequence_length`).
 import tensorflow as tf
 
 from awdrnn.fused_lstm import lstm_sequence
-from awdrnn.qrnn_cell import dynamic_qrnn, qrnn_layers
+from awdrnn.qrnn_cell import QRNNCell, dynamic_qrnn, qrnn_layers
 from awdrnn.rnn_cell import LSTMStateTuple, MultiRNNCell
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
@@ -72,7 +72,16 @@ def path_of(cell):
       `("fused_lstm" | "qrnn" | "stock", reason)`; `reason` is a short
       human-readable explanation (why the stock path was chosen).
     """
-    if qrnn_layers(cell) is not None:
+    layers = qrnn_layers(cell)
+    if layers is not None:
+        # dynamic_qrnn calls each layer once on the whole sequence: an
+        # overridden call() (of a layer or of the stack) would not be run per
+        # step as dynamic_rnn runs it.
+        if layers[0] is not cell and type(cell).call is not MultiRNNCell.call:
+            return STOCK, f"{type(cell).__name__} overrides call()"
+        for layer in layers:
+            if type(layer).call is not QRNNCell.call:
+                return STOCK, f"{type(layer).__name__} overrides call()"
         return QRNN, "QRNNCell (or a MultiRNNCell of them): dynamic_qrnn"
     if isinstance(cell, WeightDropLSTMCell):
         why = _lstm_unsupported(cell)

@@ -205,6 +205,22 @@ def _fallback_cells():
     yield "activation", lambda: WeightDropLSTMCell(5, activation=tf.nn.relu)
     yield "mixed_stack", lambda: rnn_cell.MultiRNNCell(
         [WeightDropLSTMCell(5), rnn_cell.LSTMCell(5)])
+    yield "qrnn_subclass", lambda: _PerStepQRNN(5)
+    yield "qrnn_stack_subclass", lambda: _PerStepStack([awdrnn.QRNNCell(5)])
+
+
+class _PerStepQRNN(awdrnn.QRNNCell):
+    """Overrides call(): dynamic_rnn runs it per step, so must awdrnn's."""
+
+    def call(self, inputs, state):
+        inputs.shape.assert_has_rank(2)
+        return super().call(inputs, state)
+
+
+class _PerStepStack(rnn_cell.MultiRNNCell):
+    def call(self, inputs, state):
+        inputs.shape.assert_has_rank(2)
+        return super().call(inputs, state)
 
 
 @pytest.mark.parametrize("name,make", list(_fallback_cells()), ids=lambda v: v
