@@ -494,6 +494,14 @@ def dynamic_qrnn(cell, inputs, sequence_length=None, initial_state=None, dtype=N
             # dynamic_rnn accepts), so the masks below keep static shapes.
             sequence_length = tf.ensure_shape(sequence_length, [None])
         x = inputs if time_major else tf.transpose(inputs, [1, 0, 2])
+        if sequence_length is not None:
+            # As dynamic_rnn: a length per example (the masks would otherwise
+            # broadcast a batch of 1 to the lengths' size).
+            check = tf.debugging.assert_equal(
+                tf.shape(sequence_length), tf.shape(x)[1:2],
+                message="sequence_length must have shape [batch_size]")
+            with tf.control_dependencies([check]):
+                sequence_length = tf.identity(sequence_length)
         state = initial_state
         if state is None:
             state = cell.zero_state(tf.shape(x)[1], dtype)

@@ -156,6 +156,20 @@ def test_sequence_length_of_unknown_rank_is_accepted():
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
+def test_sequence_length_must_match_the_batch_at_run_time():
+    """dynamic_rnn rejects lengths for another batch size; a batch of 1 must
+    not be broadcast to the lengths' size."""
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, DEPTH])
+        out, _ = awdrnn.dynamic_qrnn(awdrnn.QRNNCell(UNITS), x, sequence_length=[3, 2],
+                                     dtype=tf.float32)
+        with new_session() as sess:
+            init_variables(sess)
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match="sequence_length must have shape"):
+                sess.run(out, {x: np.ones((1, 3, DEPTH), np.float32)})
+
+
 @pytest.mark.parametrize("forms", [("cell", "cell"), ("sequence", "sequence"),
                                    ("cell", "sequence"), ("sequence", "cell")])
 def test_state_carried_across_two_segments_equals_one_run(forms):
