@@ -13,8 +13,9 @@ awdrnn cells by their fastest correct whole-sequence path.
 Paths, chosen at graph-construction time by `path_of(cell)`:
 
 * `"fused_lstm"`: a `WeightDropLSTMCell`, or a `MultiRNNCell` (tuple states)
-  whose cells all are, without peepholes, `cell_clip`, `num_proj` or a
-  non-tanh activation, and with `state_is_tuple=True`. Each layer runs
+  whose cells all are, without peepholes, `cell_clip`, `num_proj`, a
+  non-tanh activation or a tensor `forget_bias`, and with
+  `state_is_tuple=True`. Each layer runs
   `awdrnn.fused_lstm.lstm_sequence` on the cell's own variables, with the
   cell's own dropped kernel (`_dropped_kernel()`, the very tensor the cell's
   step uses, so masks and update ops are shared with any stock-path use).
@@ -30,6 +31,8 @@ All paths create the same variables under the same names (default scope
 move between them, and return the same outputs and final state (outputs are
 zero and the state frozen past `sequence_length`).
 """
+
+import numbers
 
 import tensorflow as tf
 
@@ -55,6 +58,9 @@ def _lstm_unsupported(cell):
         (cell._num_proj is not None, f"num_proj={cell._num_proj!r}"),
         (not cell._state_is_tuple, "state_is_tuple=False"),
         (cell._activation not in _TANH, f"activation={cell._activation!r}"),
+        (isinstance(cell._forget_bias, bool)
+         or not isinstance(cell._forget_bias, numbers.Real),
+         f"forget_bias={cell._forget_bias!r} (not a Python number)"),
     ]
     for unsupported, what in options:
         if unsupported:

@@ -205,6 +205,7 @@ def _fallback_cells():
     yield "activation", lambda: WeightDropLSTMCell(5, activation=tf.nn.relu)
     yield "mixed_stack", lambda: rnn_cell.MultiRNNCell(
         [WeightDropLSTMCell(5), rnn_cell.LSTMCell(5)])
+    yield "tensor_forget_bias", lambda: WeightDropLSTMCell(5, forget_bias=tf.constant(0.5))
     yield "qrnn_subclass", lambda: _PerStepQRNN(5)
     yield "qrnn_stack_subclass", lambda: _PerStepStack([awdrnn.QRNNCell(5)])
 
