@@ -146,10 +146,19 @@ def restore_model(session, g, folder, what="checkpoint"):
     Raises:
       CheckpointMismatch: variables missing or of another shape.
     """
-    check_checkpoint_shapes(os.path.join(folder, "model"), g.model_vars, what)
+    with g.graph.as_default():
+        restore_variables(session, g.model_saver, g.model_vars, folder, what)
+
+
+def restore_variables(session, saver, variables, folder, what="checkpoint"):
+    """`saver.restore` from `<folder>/model`, shapes checked first.
+
+    Raises:
+      CheckpointMismatch: variables missing or of another shape.
+    """
+    check_checkpoint_shapes(os.path.join(folder, "model"), variables, what)
     try:
-        with g.graph.as_default():
-            g.model_saver.restore(session, os.path.join(folder, "model"))
+        saver.restore(session, os.path.join(folder, "model"))
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as e:
         first = str(e).strip().splitlines()[0][:300]
         raise CheckpointMismatch(

@@ -46,7 +46,7 @@ from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
     CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
-    LMGraph, check_checkpoint_shapes, evaluate, restore_model, save_model)
+    LMGraph, check_checkpoint_shapes, evaluate, restore_model, restore_variables, save_model)
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -268,12 +268,7 @@ class Trainer:
 
     def _restore_checkpoint(self, sess):
         latest = self.ckpts.latest()
-        check_checkpoint_shapes(os.path.join(latest, "model"), self.g.saved_vars)
-        try:
-            self.g.saver.restore(sess, os.path.join(latest, "model"))
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
-            first = str(e).strip().splitlines()[0][:300]
-            raise CheckpointMismatch(f"checkpoint {latest!r} does not match this model: {first}") from None
+        restore_variables(sess, self.g.saver, self.g.saved_vars, latest)
         if self.state["sampler"] is not None:
             self.sampler.set_state(self.state["sampler"])
         with np.load(os.path.join(latest, "hidden.npz")) as f:
@@ -469,9 +464,7 @@ class Trainer:
                                  "train_ppl": _ppl(st["epoch_loss"] / st["epoch_tokens"]),
                                  "valid_ppl": None, "partial": partial, "step": st["step"]})
             if not partial:
-                st["epoch"] += 1
-                st["position"] = 0
-                st["epoch_loss"], st["epoch_tokens"], st["epoch_seconds"] = 0.0, 0, 0.0
+                _start_next_epoch(st)
             return
         t0 = time.time()
         with g.averager.averaged(sess) as averaged:
@@ -511,9 +504,14 @@ class Trainer:
         if st["epoch"] in cfg.when:
             st["lr"] /= 10.0
             self.log(f"   epoch {st['epoch']} in --when: lr divided by 10 -> {st['lr']:.4g}")
-        st["epoch"] += 1
-        st["position"] = 0
-        st["epoch_loss"], st["epoch_tokens"], st["epoch_seconds"] = 0.0, 0, 0.0
+        _start_next_epoch(st)
+
+
+def _start_next_epoch(state):
+    """Advances the training state to the start of the next epoch."""
+    state["epoch"] += 1
+    state["position"] = 0
+    state["epoch_loss"], state["epoch_tokens"], state["epoch_seconds"] = 0.0, 0, 0.0
 
 
 def _in_main_thread():
