@@ -135,7 +135,8 @@ MASK_SEED_OFFSET = 50
 def lstm_cell_factory(config, layer, training, seed=None):
     """The default cell: `WeightDropLSTMCell` with DropConnect `wdrop_kr`.
 
-    Initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`. The kernel
+    The kernel is initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`;
+    the bias starts at zero with `forget_bias=1.0`, as TF's `LSTMCell`. The kernel
     initialiser uses op seed `seed` and the DropConnect mask `seed +
     MASK_SEED_OFFSET`, so the two never share a random stream (`seed` already
     differs per layer).
