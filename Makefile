@@ -22,8 +22,14 @@ demo: $(VENV)/.installed
 	rm -rf runs/demo  # the demo starts over each time (train_lm.py refuses a used folder)
 	$(PY) examples/train_lm.py --save=runs/demo
 
+# The suite runs twice, in separate processes (disable_v2_behavior() is
+# process-global): under TF2's graph defaults, then as a TF1 program
+# (AWDRNN_TF1=1: tests/conftest.py calls tf.compat.v1.disable_v2_behavior()).
 test: $(VENV)/.installed
+	@echo "== tests, TF2 graph defaults"
 	$(PY) -m pytest -q tests
+	@echo "== tests, TF1: tf.compat.v1.disable_v2_behavior()"
+	AWDRNN_TF1=1 $(PY) -m pytest -q tests
 
 # The bench compares allocators when jemalloc is installed (apt-get install -y
 # libjemalloc2) and PyTorch when it is in the venv (.venv/bin/pip install a CPU

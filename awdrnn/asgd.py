@@ -63,6 +63,19 @@ class NonMonotonicTrigger:
         return cls(state["nonmono"], state["history"])
 
 
+def _copy(variable):
+    """The variable's value in a buffer of its own.
+
+    A TF1 ref variable's value aliases the variable's buffer, which its updates
+    (`assign`, the optimizers) overwrite in place; a resource variable assigned
+    that value would share the buffer and change with it. Resource variables
+    copy on write already, so only ref variables get an explicit copy.
+    """
+    if variable.dtype != variable.dtype.base_dtype:  # float32_ref: a ref variable
+        return tf.raw_ops.DeepCopy(x=variable)
+    return variable.read_value()
+
+
 class WeightAverager:
     """Running uniform average of variables, switched on by `start_op`.
 
@@ -81,7 +94,9 @@ class WeightAverager:
         self.variables = list(variables)
         if not self.variables:
             raise ValueError("WeightAverager needs at least one variable, got none.")
-        with tf.compat.v1.variable_scope(name):
+        # Resource variables in both worlds: update_op() assigns them inside a
+        # tf.cond, where a TF1 ref variable loses its reference type.
+        with tf.compat.v1.variable_scope(name, use_resource=True):
             self.active = tf.compat.v1.get_variable(
                 "active", [], tf.bool, tf.compat.v1.zeros_initializer(), trainable=False)
             self.count = tf.compat.v1.get_variable(
@@ -99,9 +114,9 @@ class WeightAverager:
                     collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
             self.start_op = tf.group(
                 [self.active.assign(True), self.count.assign(0)]
-                + [a.assign(v) for v, a in self.averages.items()], name="start")
+                + [a.assign(_copy(v)) for v, a in self.averages.items()], name="start")
             self.stop_op = tf.group(self.active.assign(False), name="stop")
-            swap_in = [b.assign(v) for v, b in self.backups.items()]
+            swap_in = [b.assign(_copy(v)) for v, b in self.backups.items()]
             with tf.control_dependencies(swap_in):
                 self._use_average = tf.group(
                     [v.assign(self.averages[v]) for v in self.variables], name="use_average")

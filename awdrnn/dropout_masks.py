@@ -8,12 +8,16 @@ masks of Gal & Ghahramani, 2016, as the TF1 AWD-LSTM cells kept them):
     x_dropped = x * mask.read() / 0.75     # same mask on every run ...
     sess.run(mask.update_op())             # ... until this resamples it
 
-Mask variables are local variables (`tf.compat.v1.GraphKeys.LOCAL_VARIABLES`):
-they are not trainable, optimizers never see them, and the default
-`tf.compat.v1.train.Saver` does not save them, so checkpoints contain exactly
-the variables of the stock cells and move freely between the two. Initialise
-them with `tf.compat.v1.local_variables_initializer()` (MonitoredSession and
-`tf.compat.v1.train.Scaffold` do so) or by running the update op once.
+Mask variables live in the `tf.compat.v1.GraphKeys.LOCAL_VARIABLES`
+collection, and in no other: not trainable (optimizers never see them), and
+not in `GLOBAL_VARIABLES`, because a default `tf.compat.v1.train.Saver()` saves
+every global variable; out of it, checkpoints hold exactly the stock cells'
+variables and move both ways between `LSTMCell` and `WeightDropLSTMCell`.
+`local_variables_initializer()` (which `MonitoredTrainingSession` and
+`tf.compat.v1.train.Scaffold` run) draws their first sample; a program that
+runs only `global_variables_initializer()`, as most TF1 code does, works too:
+every read of a mask first initialises it if it is not initialised yet (one
+`VarIsInitializedOp` and a `tf.cond` per run).
 """
 
 import numbers
@@ -99,6 +103,49 @@ def select_training(training, train_fn, eval_fn):
     return tf.cond(training, train_fn, eval_fn)
 
 
+class MaskUpdate(list):
+    """The value of `get_vd_update_op()` / `get_update_mask_op()`: a list of ops.
+
+    A list, as the TF1 AWD-LSTM cell returned, that also stands for its
+    (single, grouped) op wherever TensorFlow expects one graph element, so all
+    of these work:
+
+        sess.run(update)                            # -> [None]
+        with tf.control_dependencies(update): ...   # a list of ops
+        with tf.control_dependencies([update]): ... # one graph element
+        tf.group(update), tf.group([update_a, update_b])
+        updates = cell_a.get_vd_update_op(); updates += cell_b.get_vd_update_op()
+
+    Each call of `get_vd_update_op()` returns a new list around the same cached
+    op, so extending the list in place changes nothing else.
+    """
+
+    def __init__(self, op):
+        super().__init__([op])
+
+    @property
+    def op(self):
+        """The one `tf.Operation` that performs the update."""
+        return self[0]
+
+    @property
+    def name(self):
+        return self[0].name
+
+    @property
+    def graph(self):
+        return self[0].graph
+
+    def _as_graph_element(self):
+        # Used by Graph.as_graph_element, hence by tf.control_dependencies([update]).
+        if len(self) != 1:
+            raise TypeError(
+                f"this list of {len(self)} update ops stands for one graph element "
+                "only while it holds one op; pass it as tf.control_dependencies(ops) "
+                "or tf.group(ops) instead of inside another list.")
+        return self[0]
+
+
 class PersistentMask:
     """A {0, 1} Bernoulli mask kept in a local variable between runs.
 
@@ -109,9 +156,10 @@ class PersistentMask:
       name: full variable name (not prefixed by the current name scope).
       seed: optional op seed.
 
-    The variable starts with a sample of its own. `read()` gives the value that
-    ops built from it use; `update_op()` gives one cached op that draws a new
-    sample. An update op created after reads exists runs after those reads in
+    The variable starts with a sample of its own, drawn by its initializer or,
+    if that never ran, by the first run that reads it. `read()` gives the value
+    that ops built from it use; `update_op()` gives one cached op that draws a
+    new sample. An update op created after reads exists runs after those reads in
     any `session.run` that contains both, so the forward pass of that run sees
     the previous mask and the new one serves the next run. Reads created inside
     `tf.control_dependencies([update_op])` see the new mask of the same run.
@@ -138,6 +186,7 @@ class PersistentMask:
                 # pass ordered before the update could still see the new mask.
                 use_resource=True,
             )
+            self._ready = self._initialize_if_needed()
 
     @property
     def shape(self):
@@ -146,9 +195,25 @@ class PersistentMask:
     def _sample(self):
         return bernoulli_mask(self._shape, self._keep_prob, self._dtype, self._seed)
 
+    def _initialize_if_needed(self):
+        """An op that samples the mask when its variable is not initialised yet."""
+
+        def initialize():
+            with tf.control_dependencies(
+                    [self.variable.assign(self._sample(), read_value=False)]):
+                return tf.constant(True)
+
+        with tf.compat.v1.name_scope(self.variable.op.name + "/"):
+            return tf.cond(self.variable.is_initialized(), lambda: tf.constant(False),
+                           initialize, name="initialize_if_needed").op
+
     def read(self):
-        """The mask's current value, read outside any loop; remembered for ordering."""
-        with outside_loops():
+        """The mask's current value, read outside any loop; remembered for ordering.
+
+        The read runs after the mask's variable is initialised (see the module
+        docstring), so `global_variables_initializer()` alone is enough.
+        """
+        with outside_loops(), tf.control_dependencies([self._ready]):
             value = self.variable.read_value()
         self._reads.append(value.op)
         return value

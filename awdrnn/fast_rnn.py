@@ -49,6 +49,7 @@ import numbers
 
 import tensorflow as tf
 
+from awdrnn import shapes
 from awdrnn.fused_lstm import lstm_sequence
 from awdrnn.qrnn_cell import QRNNCell, dynamic_qrnn, qrnn_layers
 from awdrnn.rnn_cell import LSTMStateTuple, MultiRNNCell
@@ -152,10 +153,10 @@ def _inference(layers):
 def _static_batch(inputs, time_major):
     if tf.nest.is_nested(inputs):
         return None
-    shape = tf.TensorShape(getattr(inputs, "shape", None))
-    if shape.rank is None or shape.rank < 2:
+    sizes = shapes.dims(getattr(inputs, "shape", None))
+    if sizes is None or len(sizes) < 2:
         return None
-    return shape[1 if time_major else 0]
+    return sizes[1 if time_major else 0]
 
 
 def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None,

@@ -41,6 +41,8 @@ loop body has no per-gate split-activate-concatenate.
 
 import tensorflow as tf
 
+from awdrnn import shapes
+
 
 def _gate_scale(units, dtype):
     """Column scale `[1, 2, 1, 1]` per gate block: `tanh(z) = 2 sigmoid(2 z) - 1`
@@ -65,11 +67,11 @@ def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations,
     """
     dtype = x.dtype
     time, batch = tf.shape(x)[0], tf.shape(x)[1]
-    units = w_h.shape[1] // 4
+    units = shapes.dim(w_h, 1) // 4
     scale = _gate_scale(units, dtype)
     forget = tf.concat([tf.zeros([2 * units], dtype), tf.fill([units], tf.constant(
         forget_bias, dtype)), tf.zeros([units], dtype)], axis=0)
-    z_x = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, x.shape[2]]), w_x * scale),
+    z_x = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, shapes.dim(x, 2)]), w_x * scale),
                          (bias + forget) * scale)
     # Read by slicing: a step of z_x is a contiguous [B, 4u] block, which TF
     # hands out without a copy (an unstacked TensorArray copies all T steps).
@@ -121,7 +123,7 @@ def _backward(x, w_x, w_h, h_all, pd, e, f, dh_seq, dc_seq, parallel_iterations)
     Returns `(dx, dkernel, dbias, dc0, dh0)`."""
     dtype = x.dtype
     time, batch = tf.shape(x)[0], tf.shape(x)[1]
-    depth, h_depth, four_u = x.shape[2], w_h.shape[0], w_h.shape[1]
+    depth, h_depth, four_u = shapes.dim(x, 2), shapes.dim(w_h, 0), shapes.dim(w_h, 1)
     dz_ta = tf.TensorArray(dtype, size=time, element_shape=pd.shape[1:])
     # The factor 4 of the j block is folded into the j rows of the transposed
     # recurrent kernel and into dz after the loop.
@@ -192,13 +194,14 @@ def lstm_sequence(x, kernel, bias, c0, h0, forget_bias=1.0,
       ValueError: unknown input depth, shapes that do not fit the kernel, or
         `xla` without `inference`.
     """
-    depth = x.shape[-1]
-    if depth is None or kernel.shape.rank != 2 or kernel.shape[1] is None:
+    depth = shapes.dim(x, -1) if x.shape.rank is not None else None
+    rows, cols = shapes.dims(kernel) if kernel.shape.rank == 2 else (None, None)
+    if depth is None or cols is None:
         raise ValueError(
             f"lstm_sequence needs a static input depth and kernel shape, got x "
             f"{x.shape} and kernel {kernel.shape}.")
-    units = kernel.shape[1] // 4
-    if kernel.shape[0] != depth + units or kernel.shape[1] != 4 * units:
+    units = cols // 4
+    if rows != depth + units or cols != 4 * units:
         raise ValueError(
             f"kernel must be [input_depth + num_units, 4 * num_units] = "
             f"[{depth} + {units}, {4 * units}], got {kernel.shape}.")

@@ -39,6 +39,7 @@ import tensorflow as tf
 
 from awdrnn import dropout_masks
 from awdrnn import fast_rnn
+from awdrnn import shapes
 from awdrnn.qrnn_cell import QRNNCell
 from awdrnn.variational_dropout import embedding_dropout, locked_dropout
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
@@ -255,7 +256,7 @@ class LanguageModel:
                     tf.compat.v1.random_uniform_initializer(-0.1, 0.1, seed=self._seed(4)))
             softmax_b = tf.compat.v1.get_variable(
                 "softmax_b", [cfg.vocab_size], tf.float32, tf.compat.v1.zeros_initializer())
-            flat = tf.reshape(dropped, [-1, dropped.shape[-1]])
+            flat = tf.reshape(dropped, [-1, shapes.dim(dropped, -1)])
             logits = tf.nn.bias_add(tf.matmul(flat, softmax_w, transpose_b=True), softmax_b)
             logits = tf.reshape(logits, tf.concat([tf.shape(ids), [cfg.vocab_size]], 0))
         return LMOutputs(logits, initial_state, final_state, raw_output, dropped, training)

@@ -58,6 +58,7 @@ import threading
 import tensorflow as tf
 
 from awdrnn import dropout_masks
+from awdrnn import shapes
 from awdrnn.linear_scan import linear_recurrence
 from awdrnn.rnn_cell import LayerRNNCell, MultiRNNCell
 from awdrnn.weight_drop import WeightDropMixin
@@ -110,8 +111,7 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
         variable, persists across `session.run` calls and changes only when
         `get_vd_update_op()` runs; if False every run draws a fresh mask.
       input_size: depth of the inputs. Needed by window 2 for `state_size`
-        under `dynamic_rnn` / `zero_state`, and by `get_vd_update_op()` before
-        the cell's first use; always checked against the inputs.
+        under `dynamic_rnn` / `zero_state`; always checked against the inputs.
       training: Python bool or scalar bool tensor; False gives the evaluation
         graph (no DropConnect, forget gates scaled by `1 - zoneout`).
       kernel_initializer: initializer of `kernel`; None uses the variable
@@ -215,7 +215,7 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
                 f"QRNNCell inputs must have rank 2 [batch, depth] per step (rank 3 "
                 f"[batch, time, depth] for dynamic_rnn / dynamic_qrnn), got shape "
                 f"{shape}.")
-        self._set_input_size(shape[-1])
+        self._set_input_size(shapes.dim(shape, -1))
 
     def build(self, input_shape):
         self._check_rank(input_shape)
@@ -234,11 +234,6 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
 
     def _vd_mask_shape(self):
         """`[window * input_depth, gates * num_units]`: the whole kernel is dropped."""
-        if self._input_size is None:
-            raise ValueError(
-                "get_vd_update_op() before the cell's first use needs the input "
-                "depth to shape the mask; pass input_size=<depth of the inputs>, "
-                "got input_size=None.")
         return [self._window * self._input_size, self._num_gates * self._num_units]
 
     def _gate_kernel(self):
@@ -250,7 +245,7 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
     def _gates(self, windowed):
         """`Z, F, O` (O None without output gate) from `[..., window * depth]`."""
         flat = windowed if windowed.shape.rank == 2 else tf.reshape(
-            windowed, [-1, windowed.shape[-1]])
+            windowed, [-1, shapes.dim(windowed, -1)])
         gates = tf.nn.bias_add(tf.matmul(flat, self._gate_kernel()), self._bias)
         if windowed.shape.rank != 2:
             gates = tf.reshape(gates, tf.concat(
@@ -284,7 +279,7 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
             parts = [(state[0], self._num_units, "c"), (state[1], self._input_size, "x_prev")]
         for tensor, depth, name in parts:
             shape = tf.TensorShape(getattr(tensor, "shape", None))
-            if shape.rank not in (None, 2) or (shape.rank == 2 and shape[1] not in (None, depth)):
+            if shape.rank not in (None, 2) or (shape.rank == 2 and shapes.dim(shape, 1) not in (None, depth)):
                 raise ValueError(
                     f"QRNNCell state {name} must have shape [batch, {depth}], got {shape}.")
         return (state, None) if self._window == 1 else tuple(state)
@@ -475,7 +470,7 @@ def dynamic_qrnn(cell, inputs, sequence_length=None, initial_state=None, dtype=N
         raise ValueError(
             f"dynamic_qrnn inputs must have rank 3 [batch, time, depth] (or [time, "
             f"batch, depth] with time_major=True), got shape {inputs.shape}.")
-    depth = inputs.shape[-1]
+    depth = shapes.dim(inputs, -1)
     for layer in layers:  # fills window-2 state sizes before zero_state
         layer._set_input_size(depth)
         depth = layer.num_units

@@ -30,6 +30,7 @@ Three forms:
 import tensorflow as tf
 
 from awdrnn import dropout_masks
+from awdrnn import shapes
 from awdrnn.graph_context import GraphCache
 
 
@@ -66,8 +67,9 @@ class VariationalDropout:
     """Dropout with a mask held in a variable, reused until explicitly resampled.
 
     Args:
-      input_shape: shape of the mask: `[batch, depth]` (one mask per example)
-        or `[depth]` (one mask shared by the whole batch). Fully defined.
+      input_shape: shape of the mask, any fully defined shape: `[batch, depth]`
+        (one mask per example), `[depth]` (one mask shared by the batch), the
+        shape of a weight matrix, `[batch, 1, 1, channels]` for feature maps...
       keep_prob: keep rate, Python float in (0, 1] or scalar float tensor (a
         placeholder lets one graph serve training and evaluation; when it is 1
         the input passes unchanged).
@@ -76,19 +78,29 @@ class VariationalDropout:
       name: name of the mask variable.
       seed: optional op seed.
 
-    Applied as `x * mask / keep_prob` to `[batch, depth]` tensors (e.g. inside a
-    cell, same mask at every step) or `[batch, time, depth]` tensors (batch-major,
-    mask broadcast over time). The mask variable is a local variable, see
+    Applied as `x * mask / keep_prob` to any `x` the mask broadcasts to
+    (NumPy rules: trailing axes aligned, mask axes of size 1 repeated), the
+    output having `x`'s shape. One addition: a `[batch, depth]` mask over a
+    `[batch, time, depth]` input is read as `[batch, 1, depth]`, the same mask
+    at every step (for a per-step mask over rank-3 inputs give
+    `[1, time, depth]`). The mask variable is a local variable, see
     `awdrnn.dropout_masks`.
+
+    Raises:
+      ValueError: `input_shape` not fully defined; at call time, an input the
+        mask cannot broadcast to (both shapes in the message).
     """
 
     def __init__(self, input_shape, keep_prob, dtype=tf.float32, training=True,
                  name="variational_dropout_mask", seed=None):
-        shape = tf.TensorShape(input_shape)
-        if shape.rank not in (1, 2) or not shape.is_fully_defined():
+        try:
+            shape = tf.TensorShape(input_shape)
+        except (TypeError, ValueError) as error:
             raise ValueError(
-                "input_shape must be a fully defined [batch, depth] or [depth], got "
-                f"{input_shape!r}.")
+                f"input_shape must be a fully defined shape, got {input_shape!r} "
+                f"({error}).") from None
+        if not shape.is_fully_defined():
+            raise ValueError(f"input_shape must be a fully defined shape, got {input_shape!r}.")
         self._keep_prob = dropout_masks.check_keep_prob(keep_prob)
         self._dtype = dropout_masks.check_float_dtype(dtype)
         self._training = dropout_masks.check_training(training)
@@ -104,40 +116,60 @@ class VariationalDropout:
     def keep_prob(self):
         return self._keep_prob
 
+    def _mask_dims(self, x):
+        """The mask's dims as applied to `x` (`[b, d]` over rank 3 -> `[b, 1, d]`)."""
+        mask_dims = shapes.dims(self._mask.shape)
+        if len(mask_dims) == 2 and x.shape.rank == 3:
+            return [mask_dims[0], 1, mask_dims[1]]
+        return mask_dims
+
     def _check_shape(self, x):
-        mask_shape = self._mask.shape
-        if x.shape.rank not in (2, 3):
-            raise ValueError(
-                "VariationalDropout inputs must be [batch, depth] or "
-                f"[batch, time, depth], got shape {x.shape}.")
-        expected = [mask_shape[0], mask_shape[-1]] if mask_shape.rank == 2 else [None, mask_shape[0]]
-        got = [x.shape[0], x.shape[-1]]
-        for want, have, what in zip(expected, got, ("batch", "depth")):
-            if want is not None and have is not None and want != have:
-                raise ValueError(
-                    f"input shape {x.shape} does not match the mask shape "
-                    f"{mask_shape} ({what}: {have} vs {want}).")
+        """Checks that the mask broadcasts to `x`; returns `x`'s shape with the
+        unknown axes the mask fixes filled in (for a run-time check)."""
         if x.dtype != self._dtype:
             raise TypeError(
                 f"input dtype {x.dtype.name} differs from the mask dtype "
                 f"{self._dtype.name}; pass dtype= to VariationalDropout.")
+        x_dims = shapes.dims(x)
+        mask_dims = self._mask_dims(x) if x_dims is not None else None
+        if x_dims is None or len(mask_dims) > len(x_dims):
+            raise ValueError(
+                f"VariationalDropout's mask of shape {self._mask.shape} cannot be "
+                f"applied to inputs of shape {x.shape}: the inputs need a known rank "
+                f"of at least {self._mask.shape.rank}.")
+        needed = list(x_dims)
+        for axis in range(1, len(mask_dims) + 1):
+            want, have = mask_dims[-axis], x_dims[-axis]
+            if want == 1:
+                continue
+            if have is None:
+                needed[-axis] = want
+            elif have != want:
+                raise ValueError(
+                    f"VariationalDropout's mask of shape {self._mask.shape} does not "
+                    f"broadcast to inputs of shape {x.shape} (axis {len(x_dims) - axis}: "
+                    f"mask {want}, inputs {have}); give a mask shape whose axes "
+                    "equal the inputs' or are 1.")
+        return needed
 
     def __call__(self, x):
-        """Returns `x * mask / keep_prob` (mask broadcast over time for rank 3)."""
+        """Returns `x * mask / keep_prob`, with `x`'s shape."""
         x = _check_dropout_input(x, "x")
-        self._check_shape(x)
+        needed = self._check_shape(x)
+        if needed != shapes.dims(x):
+            x = tf.ensure_shape(x, needed)  # unknown axes that the mask fixes
 
         def drop():
             mask = self._read_cache.get("mask", self._mask.read)
-            if x.shape.rank == 3:
-                mask = mask[:, None, :] if mask.shape.rank == 2 else mask
-            return _scale(x, mask, self._keep_prob)
+            return _scale(x, tf.reshape(mask, self._mask_dims(x)), self._keep_prob)
 
         return _maybe_drop(self._keep_prob, self._training, drop, x)
 
     def get_update_mask_op(self):
-        """The cached op that resamples the mask (same ordering rules as the cells)."""
-        return self._mask.update_op()
+        """The update that resamples the mask: a `dropout_masks.MaskUpdate` (a new
+        list around one cached op; same ordering rules as the cells'
+        `get_vd_update_op()`)."""
+        return dropout_masks.MaskUpdate(self._mask.update_op())
 
 
 def locked_dropout(x, keep_prob, training=True, time_major=False, seed=None):

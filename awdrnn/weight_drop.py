@@ -6,7 +6,7 @@
 (persistent in a local variable with `use_vd=True`, fresh each run otherwise),
 building the dropped kernel once per `session.run` outside the time loop, and
 `get_vd_update_op()`. A cell supplies `_vd_mask_shape()` (the mask's shape,
-raising if it is not known yet) and calls `_drop_connect(kernel, drop)` in its
+asked at the cell's first call) and calls `_drop_connect(kernel, drop)` in its
 step, where `drop(kernel, scaled_mask)` returns the dropped kernel.
 """
 
@@ -37,7 +37,9 @@ class WeightDropMixin:
         self._use_vd = bool(use_vd)
         self._training = dropout_masks.check_training(training)
         self._seed = seed
-        self._mask = None  # PersistentMask, when use_vd
+        self._mask = None  # PersistentMask, when use_vd (created at the first call)
+        self._pending_update = None  # update op requested before the mask existed
+        self._update_op = None  # the op that get_vd_update_op() hands out
         self._kernel_cache = GraphCache()
 
     def _make_unique_name(self, *args, **kwargs):
@@ -61,11 +63,21 @@ class WeightDropMixin:
         return self._weight_drop_kr < 1.0
 
     def _persistent_mask(self, shape, dtype):
+        """The mask, created at the cell's first call under the cell's scope.
+
+        An update op handed out before that (`get_vd_update_op()` before the
+        first call) is a placeholder `NoOp`; the mask's real update becomes its
+        control input here, so running the placeholder resamples the mask and
+        reads built under `tf.control_dependencies([placeholder])` see the new
+        sample.
+        """
         if self._mask is None:
             scope = self._scope.name if self._scope is not None else self.name
             self._mask = dropout_masks.PersistentMask(
                 shape, self._weight_drop_kr, dtype, name=f"{scope}/weight_drop_mask",
                 seed=self._seed)
+            if self._pending_update is not None:
+                self._pending_update._add_control_input(self._mask.update_op())
         return self._mask
 
     def _drop_connect(self, kernel, drop):
@@ -92,8 +104,6 @@ class WeightDropMixin:
                 shape = self._vd_mask_shape()
                 if self._use_vd:
                     mask = self._persistent_mask(shape, dtype).read()
-                    if mask.dtype != dtype:  # update op requested before a typed build
-                        mask = tf.cast(mask, dtype)
                 else:
                     mask = dropout_masks.bernoulli_mask(
                         shape, self._weight_drop_kr, dtype, self._seed)
@@ -105,11 +115,17 @@ class WeightDropMixin:
         return self._kernel_cache.get("kernel", build)
 
     def get_vd_update_op(self):
-        """One op that resamples all of this cell's persistent masks.
+        """The update that resamples this cell's persistent mask.
 
-        Returns a `tf.no_op` when there is nothing to update (`use_vd=False` or
-        `weight_drop_kr=1.0`). The op is created on the first call and cached:
-        call it before `graph.finalize()`.
+        Returns a `dropout_masks.MaskUpdate`: a list holding one op, as the TF1
+        AWD-LSTM cell returned, usable as `sess.run(x)`,
+        `tf.control_dependencies(x)`, `tf.control_dependencies([x])` and
+        `tf.group(x)`. The op is a `tf.no_op` when there is nothing to update
+        (`use_vd=False` or `weight_drop_kr=1.0`). The op is created on the
+        first call and cached (each call returns a new list around it): call
+        it before `graph.finalize()`. It may be requested
+        before the cell's first call; the mask is then still created at that
+        call, under the cell's variable scope, and the op updates it.
 
         Ordering guarantee, for a run that contains both the update and the
         forward pass:
@@ -117,17 +133,22 @@ class WeightDropMixin:
             `sess.run([train_op, update])`, or `tf.control_dependencies` around
             the train op only): the forward pass sees the previous mask and the
             update prepares the next run's;
-          * forward pass built inside `with tf.control_dependencies([op]):`
-            (op requested before the cell's first call): it sees the new mask.
-
-        Raises:
-          ValueError: requested before the cell's first use while the mask's
-            shape depends on an input depth that no `input_size` gave.
+          * forward pass built inside `with tf.control_dependencies(x):` (or
+            `[x]`), x requested before the cell's first call: it sees the new
+            mask.
         """
-        if not (self._use_vd and self._drops):
-            with tf.init_scope():
-                return tf.no_op(name=f"{self._default_layer_name}_vd_update_noop")
-        return self._persistent_mask(self._vd_mask_shape(), self.dtype or tf.float32).update_op()
+        if self._update_op is None:
+            if not (self._use_vd and self._drops):
+                with tf.init_scope():
+                    op = tf.no_op(name=f"{self._default_layer_name}_vd_update_noop")
+            elif self._mask is not None:
+                op = self._mask.update_op()
+            else:
+                with tf.init_scope():
+                    op = self._pending_update = tf.no_op(
+                        name=f"{self._default_layer_name}_vd_update")
+            self._update_op = op
+        return dropout_masks.MaskUpdate(self._update_op)
 
     def _vd_mask_shape(self):
         """Shape of the DropConnect mask; raises if it cannot be known yet."""

@@ -35,6 +35,7 @@ import warnings
 import tensorflow as tf
 
 from awdrnn import dropout_masks
+from awdrnn import shapes
 from awdrnn.rnn_cell import LSTMCell, LSTMStateTuple
 from awdrnn.weight_drop import WeightDropMixin
 
@@ -52,9 +53,8 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
       use_vd: if True, masks live in local, non-trainable variables, stay fixed
         across `session.run` calls, and change only when the op from
         `get_vd_update_op()` runs. If False, every run draws a fresh mask.
-      input_size: depth of the inputs. Needed only to call `get_vd_update_op()`
-        before the cell's first use when `drop_input_weights=True` (the mask
-        then covers the input rows too); always checked against the inputs.
+      input_size: depth of the inputs (optional, as in the TF1 AWD-LSTM cell);
+        when given, checked against the inputs at the first call.
       training: Python bool or scalar bool tensor; False uses the undropped
         kernel (evaluation graphs).
       drop_input_weights: also drop the input-to-hidden rows of the kernel
@@ -111,17 +111,7 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
 
     def _vd_mask_shape(self):
         """`[h_depth (+ input_depth), 4 * num_units]`: the rows that are dropped."""
-        rows = self._h_depth
-        if self._drop_input_weights:
-            if self.built:
-                rows = self._kernel.shape[0]
-            elif self._input_size is None:
-                raise ValueError(
-                    "use_vd=True with drop_input_weights=True needs the input "
-                    "depth to create the mask before the cell's first call; pass "
-                    "input_size=<depth of the inputs>, got input_size=None.")
-            else:
-                rows += self._input_size
+        rows = shapes.dim(self._kernel, 0) if self._drop_input_weights else self._h_depth
         return [rows, 4 * self._num_units]
 
     def build(self, input_shape):
@@ -130,10 +120,10 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
             raise ValueError(
                 f"WeightDropLSTMCell inputs must have rank 2 [batch, depth] per step "
                 f"(rank 3 [batch, time, depth] for dynamic_rnn), got shape {input_shape}.")
-        self._check_input_depth(input_shape[-1])
+        self._check_input_depth(shapes.dim(input_shape, -1))
         dropout_masks.check_float_dtype(self.dtype, "the dtype of inputs")
         super().build(input_shape)
-        self._input_size = input_shape[-1]
+        self._input_size = shapes.dim(input_shape, -1)
 
     def _dropped_kernel(self):
         """`[W_x; W_h * M / keep]` (or `kernel * M / keep` with
@@ -143,7 +133,7 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
         def drop(kernel, scaled_mask):
             if self._drop_input_weights:
                 return kernel * scaled_mask
-            w_x, w_h = tf.split(kernel, [kernel.shape[0] - h_depth, h_depth], axis=0)
+            w_x, w_h = tf.split(kernel, [shapes.dim(kernel, 0) - h_depth, h_depth], axis=0)
             return tf.concat([w_x, w_h * scaled_mask], axis=0)
 
         return self._drop_connect(self._kernel, drop)
@@ -163,7 +153,7 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
             raise TypeError(f"inputs must be floating point, got dtype {inputs.dtype.name}.")
         if inputs.shape.rank != 2:
             raise ValueError(f"inputs must have rank 2 per step, got shape {inputs.shape}.")
-        self._check_input_depth(inputs.shape[-1])
+        self._check_input_depth(shapes.dim(inputs, -1))
         kernel = self._dropped_kernel()
         sigmoid = tf.sigmoid
         if self._state_is_tuple:

@@ -1,4 +1,13 @@
-"""Shared test set-up: quiet TensorFlow logs, locate the shared corpora."""
+"""Shared test set-up: quiet TensorFlow logs, the TF1 world switch, shared corpora.
+
+Two worlds: by default the suite runs under TensorFlow 2's graph defaults
+(`tf.compat.v1` graphs with control flow v2, resource variables, TensorShape
+dimensions as ints). With the environment variable `AWDRNN_TF1=1` it runs
+under `tf.compat.v1.disable_v2_behavior()`, called before any test module is
+imported, so before anything is built, as a TF1 program does: v1 tensor shapes
+(`Dimension`s), ref variables, v1 control flow, v1 loss reductions. The call
+is process-global, so `make test` runs the two worlds as two pytest processes.
+"""
 
 import os
 
@@ -8,6 +17,16 @@ import pathlib
 
 import pytest
 import tensorflow as tf
+
+TF1_WORLD = os.environ.get("AWDRNN_TF1", "") not in ("", "0")
+if TF1_WORLD:
+    tf.compat.v1.disable_v2_behavior()
+
+
+def pytest_report_header(config):
+    world = "TF1, disable_v2_behavior()" if TF1_WORLD else "TF2 graph defaults"
+    return f"awdrnn test world: {world} (AWDRNN_TF1={os.environ.get('AWDRNN_TF1', '')!r})"
+
 
 # The real corpora live beside the checkout (../shared/data); users do not have them.
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -21,15 +40,33 @@ def shared_data(name):
     return path
 
 
-@pytest.fixture(params=["v2", "v1"])
-def tf1_flavour(request):
-    """Runs a test under TF2 graph defaults (control flow v2, resource
-    variables) and under TF1's (v1 while loops, ref variables), as users of
-    `tf.compat.v1.disable_v2_behavior()` get."""
-    if request.param == "v1":
+def _set_flavour(v1):
+    if v1:
         tf.compat.v1.disable_control_flow_v2()
         tf.compat.v1.disable_resource_variables()
-    yield request.param
-    if request.param == "v1":
+    else:
         tf.compat.v1.enable_control_flow_v2()
         tf.compat.v1.enable_resource_variables()
+
+
+@pytest.fixture(params=["v2", "v1"])
+def tf1_flavour(request):
+    """Runs a test under both flavours of loops and variables, in either world:
+    "v2" (control flow v2, resource variables) and "v1" (v1 while loops, ref
+    variables). In the TF2 world "v1" is what a TF1 program gets; in the TF1
+    world (`AWDRNN_TF1=1`) "v2" is a TF1 program that called
+    `tf.compat.v1.enable_control_flow_v2()` and `enable_resource_variables()`.
+    The world's own setting is restored afterwards."""
+    _set_flavour(request.param == "v1")
+    yield request.param
+    restore_world_flavour()
+
+
+def restore_world_flavour():
+    """Back to the world's own loops and variables (after a test changed them)."""
+    _set_flavour(TF1_WORLD)
+
+
+needs_eager = pytest.mark.skipif(
+    TF1_WORLD, reason="the TF1 world runs with eager execution disabled for the whole "
+    "process (disable_v2_behavior), so there is no eager mode to test")

@@ -317,7 +317,7 @@ def test_weight_drop_mask_persists_until_update_and_matches_reference(tf1_flavou
         cell = _cell(weight, bias, weight_drop_kr=0.5, use_vd=True, dtype=tf.float64)
         out, _ = _run(form, cell, tf.constant(x_val), dtype=tf.float64)
         update = cell.get_vd_update_op()
-        assert cell.get_vd_update_op() is update
+        assert cell.get_vd_update_op().op is update.op
         with new_session() as sess:
             init_variables(sess)
             first = sess.run(out)
@@ -454,10 +454,18 @@ def test_graph_construction_errors():
         with pytest.raises(ValueError, match="depth .* to be known"):
             awdrnn.dynamic_qrnn(awdrnn.QRNNCell(UNITS), tf.compat.v1.placeholder(
                 tf.float32, [2, 3, None]), dtype=tf.float32)
-        unsized = awdrnn.QRNNCell(UNITS, weight_drop_kr=0.5, use_vd=True)
-        with pytest.raises(ValueError, match="got input_size=None"):
-            unsized.get_vd_update_op()
-        assert awdrnn.QRNNCell(UNITS).get_vd_update_op().type == "NoOp"
+        assert awdrnn.QRNNCell(UNITS).get_vd_update_op().op.type == "NoOp"
+
+
+def test_update_op_before_first_call_needs_no_input_size_and_mask_sits_in_cell_scope():
+    with tf.Graph().as_default():
+        cell = awdrnn.QRNNCell(UNITS, weight_drop_kr=0.5, use_vd=True)
+        update = cell.get_vd_update_op()
+        with tf.control_dependencies(update):
+            awdrnn.dynamic_qrnn(cell, tf.zeros([2, 3, DEPTH]), dtype=tf.float32)
+        assert [v.op.name for v in tf.compat.v1.local_variables()] == [
+            "rnn/qrnn_cell/weight_drop_mask"]
+        assert cell._mask.update_op() in update.op.control_inputs
 
 
 def test_config_round_trip_and_qrnn_layers():

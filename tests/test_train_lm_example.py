@@ -16,6 +16,7 @@ import tensorflow as tf
 from awdrnn import corpus, lm_model, lm_training
 
 import lm_test_data
+from scripts import python_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
@@ -28,7 +29,7 @@ def _env():
 
 
 def _script(*args, **kw):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+    return subprocess.run(python_command(SCRIPT, *args), capture_output=True, text=True,
                           env=_env(), cwd=ROOT, timeout=300, **kw)
 
 
@@ -50,14 +51,14 @@ def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
     assert metrics["steps"] == 3 and metrics["test_ppl"] > 1 and metrics["valid_ppl"] > 1
     assert metrics["tokens_per_sec"] > 0 and len(metrics["epochs"]) == 1
     env = _env()
-    gen = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "generate.py"),
-                          f"--save={save}", "--words=7", "--prime=the cats"],
+    gen = subprocess.run(python_command(os.path.join(ROOT, "examples", "generate.py"),
+                                         f"--save={save}", "--words=7", "--prime=the cats"),
                          capture_output=True, text=True, env=env, timeout=300)
     assert gen.returncode == 0, gen.stderr[-2000:]
     assert len(gen.stdout.split()) >= 1
-    ev = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "evaluate.py"),
-                         f"--save={save}", f"--file={save}/data/valid.txt", "--batch_size=10",
-                         "--bptt=35"], capture_output=True, text=True, env=env, timeout=300)
+    ev = subprocess.run(python_command(os.path.join(ROOT, "examples", "evaluate.py"),
+                                        f"--save={save}", f"--file={save}/data/valid.txt",
+                                        "--batch_size=10", "--bptt=35"), capture_output=True, text=True, env=env, timeout=300)
     assert ev.returncode == 0, ev.stderr[-2000:]
     # Same number as the training run's validation (batch 10, bptt 35).
     assert json.loads(ev.stdout)["ppl"] == pytest.approx(metrics["valid_ppl"], rel=1e-4)
@@ -66,8 +67,8 @@ def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
 @pytest.mark.parametrize("flag,message", [("--batch_size=0", "--batch_size must be positive"),
                                           ("--bptt=0", "--bptt must be positive")])
 def test_evaluate_rejects_bad_sizes(tmp_path, flag, message):
-    ev = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "evaluate.py"),
-                         f"--save={tmp_path}", f"--file={tmp_path}/x.txt", flag],
+    ev = subprocess.run(python_command(os.path.join(ROOT, "examples", "evaluate.py"),
+                                        f"--save={tmp_path}", f"--file={tmp_path}/x.txt", flag),
                         capture_output=True, text=True, env=_env(), timeout=300)
     assert ev.returncode == 2 and f"error: {message}" in ev.stderr
 
@@ -94,7 +95,7 @@ def test_end_to_end_validation_perplexity_falls_well_below_untrained(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, small_corpus):
     save = str(tmp_path / "int")
     args = [SCRIPT, f"--data={small_corpus}", f"--save={save}", *TINY]
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(python_command(*args), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
     for line in proc.stdout:
         if line.startswith("| epoch"):

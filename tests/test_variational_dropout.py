@@ -158,9 +158,9 @@ def test_embedding_dropout_fraction_of_rows():
     (lambda: awdrnn.VariationalDropout([4, 5], 1.2), "got 1.2"),
     (lambda: awdrnn.VariationalDropout([None, 5], 0.5), "fully defined"),
     (lambda: awdrnn.VariationalDropout([4, 5], 0.5, dtype=tf.int32), "got int32"),
-    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([4, 6])), "depth: 6 vs 5"),
-    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([3, 2, 5])), "batch: 3 vs 4"),
-    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([4, 1, 2, 5])), "got shape (4, 1, 2, 5)"),
+    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([4, 6])), "axis 1: mask 5, inputs 6"),
+    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([3, 2, 5])), "axis 0: mask 4, inputs 3"),
+    (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([4, 1, 2, 5])), "mask of shape (4, 5) does not broadcast to inputs of shape (4, 1, 2, 5)"),
     (lambda: awdrnn.VariationalDropout([4, 5], 0.5)(tf.zeros([4, 5], tf.int32)), "dtype int32"),
     (lambda: awdrnn.locked_dropout(tf.zeros([4, 5]), 0.5), "rank 3"),
     (lambda: awdrnn.locked_dropout(tf.zeros([2, 4, 5]), -0.5), "got -0.5"),
@@ -172,4 +172,52 @@ def test_bad_input_errors(make, fragment):
     with tf.Graph().as_default():
         with pytest.raises((ValueError, TypeError)) as info:
             make()
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("mask_shape, x_shape, expand", [
+    ([5], [5], lambda m: m),                                   # the TF1 cell's own example
+    ([6, 4], [6, 4], lambda m: m),                             # a weight matrix
+    ([2, 1, 1, 3], [2, 4, 5, 3], lambda m: m),                 # one mask per map and channel
+    ([3], [2, 4, 5, 3], lambda m: m),                          # per channel, shared by all
+    ([1, 7, 4], [2, 7, 4], lambda m: m),                       # per step, shared by the batch
+    ([2, 4], [2, 7, 4], lambda m: m[:, None, :]),              # [batch, depth] over time
+])
+def test_variational_dropout_broadcasts_any_mask_shape(mask_shape, x_shape, expand):
+    keep, x_val = 0.5, _x(x_shape)
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(3)
+        vd = awdrnn.VariationalDropout(mask_shape, keep)
+        y = vd(tf.constant(x_val))
+        assert y.shape.as_list() == x_shape
+        with new_session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            y_val = sess.run(y)
+            mask = sess.run(vd.mask_variable)
+    assert mask.shape == tuple(mask_shape)
+    np.testing.assert_allclose(y_val, x_val * expand(mask) / keep, rtol=1e-6)
+
+
+def test_variational_dropout_unknown_batch_is_checked_at_run_time():
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4])
+        y = awdrnn.VariationalDropout([3, 4], 0.5)(x)
+        assert y.shape.as_list() == [3, 4]
+        with new_session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            assert sess.run(y, {x: _x([3, 4])}).shape == (3, 4)
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                sess.run(y, {x: _x([1, 4])})  # would silently broadcast to [3, 4]
+
+
+@pytest.mark.parametrize("mask_shape, x_shape, fragment", [
+    ([5], [4], "mask of shape (5,) does not broadcast to inputs of shape (4,) (axis 0: mask 5, inputs 4)"),
+    ([2, 5], [5], "mask of shape (2, 5) cannot be applied to inputs of shape (5,)"),
+    ([2, 1, 3], [2, 4, 5, 3], "inputs of shape (2, 4, 5, 3) (axis 1: mask 2, inputs 4)"),
+])
+def test_variational_dropout_shape_errors_name_both_shapes(mask_shape, x_shape, fragment):
+    with tf.Graph().as_default():
+        vd = awdrnn.VariationalDropout(mask_shape, 0.5)
+        with pytest.raises(ValueError) as info:
+            vd(tf.zeros(x_shape))
     assert fragment in str(info.value)

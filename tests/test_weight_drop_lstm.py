@@ -6,7 +6,9 @@ import tensorflow as tf
 
 import awdrnn
 from awdrnn import rnn_cell
+from conftest import needs_eager
 from lstm_reference import lstm_forward
+from update_forms import UPDATE_FORMS
 from tf_session import init_variables, new_session
 
 BATCH, STEPS, DEPTH, UNITS = 3, 6, 4, 5
@@ -134,7 +136,7 @@ def test_drop_input_weights_masks_whole_kernel():
     with tf.Graph().as_default():
         cell = awdrnn.WeightDropLSTMCell(
             units, weight_drop_kr=keep, use_vd=True, drop_input_weights=True, input_size=depth)
-        update = cell.get_vd_update_op()  # allowed before the first call thanks to input_size
+        update = cell.get_vd_update_op()  # requested before the first call
         tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, depth]), dtype=tf.float32)
         with new_session() as sess:
             init_variables(sess)
@@ -200,13 +202,14 @@ def _numpy_outputs(x, kernel, bias, mask, keep, depth):
     return lstm_forward(x, kernel[:depth], kernel[depth:] * mask / keep, bias)[0]
 
 
-def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour):
+@pytest.mark.parametrize("form", sorted(UPDATE_FORMS))
+def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour, form):
     keep, x = 0.5, _inputs()
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(11)
         cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=keep, use_vd=True)
         update = cell.get_vd_update_op()  # requested before the first call
-        with tf.control_dependencies([update]):
+        with tf.control_dependencies(UPDATE_FORMS[form](update)):
             out, _ = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), dtype=tf.float32)
         with new_session() as sess:
             init_variables(sess)
@@ -223,7 +226,8 @@ def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour):
     assert not np.allclose(seen[0], seen[1])
 
 
-def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1_flavour):
+@pytest.mark.parametrize("form", sorted(UPDATE_FORMS) + ["sess.run([train, x])"])
+def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1_flavour, form):
     keep, x = 0.5, _inputs()
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(12)
@@ -231,8 +235,11 @@ def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1
         out, _ = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), dtype=tf.float32)
         loss = tf.reduce_sum(out)
         update = cell.get_vd_update_op()  # requested after the forward pass
-        with tf.control_dependencies([update]):
-            train = tf.compat.v1.train.GradientDescentOptimizer(0.0).minimize(loss)
+        if form in UPDATE_FORMS:
+            with tf.control_dependencies(UPDATE_FORMS[form](update)):
+                train = tf.compat.v1.train.GradientDescentOptimizer(0.0).minimize(loss)
+        else:  # the update fetched beside the train op
+            train = [tf.compat.v1.train.GradientDescentOptimizer(0.0).minimize(loss), update]
         with new_session() as sess:
             init_variables(sess)
             kernel, bias = sess.run(cell.weights)
@@ -317,7 +324,7 @@ def test_finalized_graph_trains_and_updates(tf1_flavour):
             for _ in range(3):
                 sess.run(update)
                 losses.append(sess.run([loss, train])[0])
-            assert cells[0].get_vd_update_op() is cells[0].get_vd_update_op()
+            assert cells[0].get_vd_update_op().op is cells[0].get_vd_update_op().op
     assert len(set(losses)) == 3
 
 
@@ -393,12 +400,20 @@ def test_constructor_errors(kwargs, fragment):
     assert fragment in str(info.value)
 
 
-def test_vd_mask_before_first_call_needs_input_size():
+def test_update_op_before_first_call_mask_sits_under_the_cell_scope():
+    # The original report: the mask got its own scope (lstm_cell_1/...) while
+    # the cell's variables were under rnn/lstm_cell/.
     with tf.Graph().as_default():
-        cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=True,
-                                         drop_input_weights=True)
-        with pytest.raises(ValueError, match="pass input_size=<depth of the inputs>, got input_size=None"):
-            cell.get_vd_update_op()
+        cells = [awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=True,
+                                           drop_input_weights=True) for _ in range(2)]
+        updates = [c.get_vd_update_op() for c in cells]  # no input_size needed
+        with tf.control_dependencies(updates):
+            tf.compat.v1.nn.dynamic_rnn(rnn_cell.MultiRNNCell(cells), tf.zeros([2, 3, DEPTH]),
+                                        dtype=tf.float32)
+        names = {v.op.name: v.shape.as_list() for v in tf.compat.v1.local_variables()}
+        assert names == {
+            f"rnn/multi_rnn_cell/cell_{i}/lstm_cell/weight_drop_mask": [depth + UNITS, 4 * UNITS]
+            for i, depth in enumerate([DEPTH, UNITS])}
 
 
 def test_input_rank_and_depth_errors():
@@ -417,6 +432,7 @@ def test_input_rank_and_depth_errors():
             awdrnn.WeightDropLSTMCell(UNITS)(tf.zeros([BATCH, DEPTH], tf.int32), state)
 
 
+@needs_eager
 def test_eager_execution_is_refused_with_a_clear_error():
     assert tf.executing_eagerly()  # the test process has not disabled eager
     cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5)

@@ -1,0 +1,24 @@
+"""Command lines for running the example scripts as subprocesses in the test's world.
+
+In the TF1 world (`AWDRNN_TF1=1`) a script runs as it would inside a TF1
+program: `tf.compat.v1.disable_v2_behavior()` first, then the script as
+`__main__` with its own command line. In the TF2 world it runs as is.
+"""
+
+import sys
+
+from conftest import TF1_WORLD
+
+_TF1_LAUNCHER = (
+    "import runpy, sys\n"
+    "import tensorflow.compat.v1 as tf\n"
+    "tf.disable_v2_behavior()\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+
+
+def python_command(script, *args):
+    """`[python, script, *args]`, launched under `disable_v2_behavior()` in the TF1 world."""
+    if TF1_WORLD:
+        return [sys.executable, "-c", _TF1_LAUNCHER, str(script), *map(str, args)]
+    return [sys.executable, str(script), *map(str, args)]
