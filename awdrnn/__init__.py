@@ -4,7 +4,7 @@ TensorFlow used in TF1 style (`tf.compat.v1` graphs, sessions, `dynamic_rnn`).
     import tensorflow as tf
     import awdrnn
 
-    tf.compat.v1.disable_eager_execution()
+    tf.compat.v1.disable_eager_execution()   # or a TF1 program's disable_v2_behavior()
     cell = awdrnn.WeightDropLSTMCell(64, weight_drop_kr=0.5, use_vd=True)
     x = tf.compat.v1.placeholder(tf.float32, [None, 35, 32])
     outputs, _ = tf.compat.v1.nn.dynamic_rnn(cell, awdrnn.locked_dropout(x, 0.6),
@@ -25,6 +25,7 @@ from awdrnn import lm_training
 from awdrnn import regularizers
 from awdrnn import rnn_cell
 from awdrnn import synthetic_corpus
+from awdrnn.dropout_masks import MaskUpdate
 from awdrnn.dropout_masks import PersistentMask
 from awdrnn.fast_rnn import dynamic_rnn
 from awdrnn.lm_model import LanguageModel
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LMConfig",
     "LanguageModel",
+    "MaskUpdate",
     "PersistentMask",
     "QRNNCell",
     "QRNNStateTuple",

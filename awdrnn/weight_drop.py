@@ -151,5 +151,5 @@ class WeightDropMixin:
         return dropout_masks.MaskUpdate(self._update_op)
 
     def _vd_mask_shape(self):
-        """Shape of the DropConnect mask; raises if it cannot be known yet."""
+        """Shape of the DropConnect mask (asked at the cell's first call, once built)."""
         raise NotImplementedError

@@ -97,6 +97,7 @@ def _lstm_graph(cell_fn, path, save):
         out, _ = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(X), dtype=tf.float32)
         if isinstance(cell, awdrnn.WeightDropLSTMCell):
             cell.get_vd_update_op()
+            assert cell._mask is not None
         saver = tf.compat.v1.train.Saver()   # the default: all global variables
         with new_session() as sess:
             if save:
@@ -110,9 +111,11 @@ def _lstm_graph(cell_fn, path, save):
 @pytest.mark.parametrize("direction", ["stock_to_ours", "ours_to_stock"])
 def test_default_saver_moves_checkpoints_both_ways(tmp_path, direction):
     stock = lambda: rnn_cell.LSTMCell(UNITS)
-    # training=False: the evaluation graph equals LSTMCell, so outputs must match.
-    ours = lambda: awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=0.5, use_vd=True,
-                                             training=False)
+    # training a tensor: the mask exists (and must stay out of the checkpoint),
+    # while the outputs (evaluation: training is False) equal LSTMCell's.
+    ours = lambda: awdrnn.WeightDropLSTMCell(
+        UNITS, weight_drop_kr=0.5, use_vd=True,
+        training=tf.compat.v1.placeholder_with_default(False, []))
     path = str(tmp_path / "model")
     first, second = (stock, ours) if direction == "stock_to_ours" else (ours, stock)
     saved = _lstm_graph(first, path, save=True)

@@ -49,7 +49,6 @@ def test_example_bad_flags(tmp_path, flag, message):
 
 
 PROGRAM = """
-import sys
 import numpy as np
 {first}
 {second}
