@@ -1,6 +1,6 @@
 r"""A word language model written as a TF1 program, with the TF1 AWD-LSTM idioms.
 
-    python examples/tf1_awd_lstm.py                       # generated corpus, ~1 min
+    python examples/tf1_awd_lstm.py                       # generated corpus, ~25 s
     python examples/tf1_awd_lstm.py --data=../shared/data/ptb --steps=2000
 
 Everything here is plain TF1: `tf.disable_v2_behavior()`, placeholders fed
@@ -45,8 +45,8 @@ flags.DEFINE_integer("batch_size", 20, "Batch size (static, as the variational m
 flags.DEFINE_integer("bptt", 35, "Steps per training segment.")
 flags.DEFINE_integer("emsize", 64, "Embedding size.")
 flags.DEFINE_integer("nhid", 128, "Hidden units per layer.")
-flags.DEFINE_float("lr", 1.0, "SGD learning rate.")
-flags.DEFINE_float("clip", 0.5, "Gradient norm clipping.")
+flags.DEFINE_float("lr", 10.0, "SGD learning rate.")
+flags.DEFINE_float("clip", 0.25, "Gradient norm clipping.")
 flags.DEFINE_float("wdrop", 0.5, "DropConnect drop rate of the recurrent weights.")
 flags.DEFINE_float("dropouti", 0.3, "Variational drop rate of the embedding output.")
 flags.DEFINE_integer("log_every", 50, "Print the training loss every this many steps.")
