@@ -29,6 +29,23 @@ def _enclosing_control_inputs():
     return inputs
 
 
+def under_control_dependency_on(target):
+    """True when ops created here would (transitively) run after op `target`:
+    some enclosing `tf.control_dependencies` op is `target` or depends on it
+    (through its inputs or control inputs)."""
+    seen, stack = set(), list(_enclosing_control_inputs())
+    while stack:
+        op = stack.pop()
+        if op is target:
+            return True
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        stack.extend(op.control_inputs)
+        stack.extend(tensor.op for tensor in op.inputs)
+    return False
+
+
 def _is_top_level(op, graph):
     return op.graph is graph and getattr(op, "_control_flow_context", None) is None
 

@@ -14,6 +14,7 @@ import tensorflow as tf
 from tf_keras.src import backend as keras_backend
 
 from awdrnn import dropout_masks
+from awdrnn import graph_context
 from awdrnn.graph_context import GraphCache
 
 
@@ -62,23 +63,33 @@ class WeightDropMixin:
     def _drops(self):
         return self._weight_drop_kr < 1.0
 
-    def _persistent_mask(self, shape, dtype):
-        """The mask, created at the cell's first call under the cell's scope.
+    def _read_persistent_mask(self, shape, dtype):
+        """Reads the mask, created at the cell's first call under the cell's scope.
 
         An update op handed out before that (`get_vd_update_op()` before the
         first call) is a placeholder `NoOp`; the mask's real update becomes its
-        control input here, so running the placeholder resamples the mask and
-        reads built under `tf.control_dependencies([placeholder])` see the new
-        sample.
+        control input here, so running the placeholder resamples the mask. If
+        this read runs after the placeholder (built under
+        `tf.control_dependencies` on it), the update is made before the read and
+        the read sees the new sample; otherwise the update is made after the
+        read and ordered after it, so the read sees the previous sample.
         """
         if self._mask is None:
             scope = self._scope.name if self._scope is not None else self.name
             self._mask = dropout_masks.PersistentMask(
                 shape, self._weight_drop_kr, dtype, name=f"{scope}/weight_drop_mask",
                 seed=self._seed)
-            if self._pending_update is not None:
-                self._pending_update._add_control_input(self._mask.update_op())
-        return self._mask
+        pending = self._pending_update
+        if pending is not None and graph_context.under_control_dependency_on(pending):
+            self._attach_pending_update()
+        value = self._mask.read()
+        if self._pending_update is not None:
+            self._attach_pending_update()  # after the read: ordered after it
+        return value
+
+    def _attach_pending_update(self):
+        self._pending_update._add_control_input(self._mask.update_op())
+        self._pending_update = None
 
     def _drop_connect(self, kernel, drop):
         """The kernel the step uses; dropped once per graph, outside the time loop.
@@ -103,7 +114,7 @@ class WeightDropMixin:
             def dropped():
                 shape = self._vd_mask_shape()
                 if self._use_vd:
-                    mask = self._persistent_mask(shape, dtype).read()
+                    mask = self._read_persistent_mask(shape, dtype)
                 else:
                     mask = dropout_masks.bernoulli_mask(
                         shape, self._weight_drop_kr, dtype, self._seed)
@@ -129,10 +140,11 @@ class WeightDropMixin:
 
         Ordering guarantee, for a run that contains both the update and the
         forward pass:
-          * forward pass built *before* this op was first requested (e.g.
-            `sess.run([train_op, update])`, or `tf.control_dependencies` around
-            the train op only): the forward pass sees the previous mask and the
-            update prepares the next run's;
+          * forward pass not built under the update's control dependencies
+            (e.g. `sess.run([train_op, update])`, or `tf.control_dependencies`
+            around the train op only), whether the update was requested before
+            or after the cell's first call: the forward pass sees the previous
+            mask and the update prepares the next run's;
           * forward pass built inside `with tf.control_dependencies(x):` (or
             `[x]`), x requested before the cell's first call: it sees the new
             mask.

@@ -227,14 +227,19 @@ def test_update_under_control_dependencies_forward_sees_new_mask(tf1_flavour, fo
 
 
 @pytest.mark.parametrize("form", sorted(UPDATE_FORMS) + ["sess.run([train, x])"])
-def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(tf1_flavour, form):
+@pytest.mark.parametrize("requested", ["after_forward", "before_first_call"])
+def test_update_under_control_dependencies_of_train_op_forward_sees_old_mask(
+        tf1_flavour, form, requested):
+    # The forward pass is not built under the update's control dependencies,
+    # so it sees the mask from before the update, whenever that was requested.
     keep, x = 0.5, _inputs()
     with tf.Graph().as_default():
         tf.compat.v1.set_random_seed(12)
         cell = awdrnn.WeightDropLSTMCell(UNITS, weight_drop_kr=keep, use_vd=True)
+        early = cell.get_vd_update_op() if requested == "before_first_call" else None
         out, _ = tf.compat.v1.nn.dynamic_rnn(cell, tf.constant(x), dtype=tf.float32)
         loss = tf.reduce_sum(out)
-        update = cell.get_vd_update_op()  # requested after the forward pass
+        update = early or cell.get_vd_update_op()
         if form in UPDATE_FORMS:
             with tf.control_dependencies(UPDATE_FORMS[form](update)):
                 train = tf.compat.v1.train.GradientDescentOptimizer(0.0).minimize(loss)
