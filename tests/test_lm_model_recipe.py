@@ -210,6 +210,9 @@ def test_ar_on_the_dropped_and_tar_on_the_raw_output_with_dropout_on(tmp_path):
     x, y = streams[:, :9], streams[:, 1:10]
     with tf.compat.v1.Session(graph=g.graph) as sess:
         sess.run(g.init)
+        for v in g.model_vars:        # larger weights: outputs of order 1, so TAR is not tiny
+            if v.op.name.endswith(("embedding", "kernel")):
+                v.load(sess.run(v) * (10.0 if v.op.name.endswith("embedding") else 4.0), sess)
         feed = g.feed(x, g.model.zero_state(8), y, training=True)
         loss, logits, raw, dropped, weights = sess.run(
             [g.loss, g.out.logits, g.out.raw_output, g.out.dropped_output,
@@ -231,7 +234,8 @@ def test_ar_on_the_dropped_and_tar_on_the_raw_output_with_dropout_on(tmp_path):
     ar = 2.0 * np.mean(dropped.astype(np.float64) ** 2)
     tar = 1.0 * np.mean((raw[:, 1:].astype(np.float64) - raw[:, :-1]) ** 2)
     assert abs(ar - 2.0 * np.mean(raw.astype(np.float64) ** 2)) > 0.1 * ar   # they differ
-    np.testing.assert_allclose(loss, xent + ar + tar, rtol=1e-5)
+    assert abs(tar - np.mean(np.diff(dropped.astype(np.float64), axis=1) ** 2)) > 0.1 * tar
+    np.testing.assert_allclose(loss - xent, ar + tar, rtol=1e-4)
 
 
 def _numpy_qrnn_lm(weights, ids, state, nlayers):
@@ -278,3 +282,42 @@ def test_qrnn_model_matches_numpy_and_carries_its_state(rnn_impl):
     np.testing.assert_allclose(np.concatenate(logits, 1), ref_logits, rtol=1e-4, atol=1e-5)
     for got, want in zip(tf.nest.flatten(final), tf.nest.flatten(ref_state)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_the_step_follows_the_gradient_of_xent_plus_ar_plus_tar(tmp_path):
+    # The applied SGD step (no clipping, no weight decay) against central finite
+    # differences of the loss along random directions, with dropout on: each
+    # session of a seeded graph draws the same masks at its first run.
+    data = lm_test_data.tiny_corpus(tmp_path)
+    mcfg, tcfg = lm_test_data.tiny_configs(data, RATES, alpha=2.0, beta=1.0, clip=0.0,
+                                           wdecay=0.0)
+    g = lm_graph.LMGraph(mcfg, tcfg, graph_seed=1)
+    streams = corpus.batchify(data.train, 8)
+    x, y = streams[:, :9], streams[:, 1:10]
+
+    def first_run(weights, fetches):
+        with tf.compat.v1.Session(graph=g.graph) as sess:
+            sess.run(g.init)
+            for v, w in zip(g.model_vars, weights):
+                v.load(w, sess)
+            feed = g.feed(x, g.model.zero_state(8), y, training=True)
+            feed[g.lr] = 1.0
+            result = sess.run(fetches, feed)
+            return result, sess.run(g.model_vars)
+
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        w0 = [w * (10.0 if v.op.name.endswith("embedding") else 4.0)
+              if v.op.name.endswith(("embedding", "kernel")) else w
+              for v, w in zip(g.model_vars, sess.run(g.model_vars))]
+    (loss, _), w1 = first_run(w0, [g.loss, g.step_op])
+    assert first_run(w0, [g.loss])[0][0] == loss          # same masks in a new session
+    rng = np.random.RandomState(0)
+    eps = 1e-3           # (weights 4x larger than at init: 1e-2 is past the linear range)
+    for _ in range(3):
+        d = [rng.normal(size=w.shape).astype(np.float32) for w in w0]
+        (plus,), _ = first_run([w + eps * e for w, e in zip(w0, d)], [g.loss])
+        (minus,), _ = first_run([w - eps * e for w, e in zip(w0, d)], [g.loss])
+        numeric = (np.float64(plus) - minus) / (2 * eps)
+        applied = -sum(np.sum((b - a).astype(np.float64) * e) for a, b, e in zip(w0, w1, d))
+        assert numeric == pytest.approx(applied, rel=2e-2, abs=2e-3)
