@@ -107,11 +107,13 @@ def _assert_locked_per_sequence(kept, keep):
     return per_seq
 
 
-@pytest.mark.parametrize("name,nlayers", [("dropouti_kr", 1), ("dropouth_kr", 2)])
+@pytest.mark.parametrize("name,nlayers", [("dropouti_kr", 1), ("dropouth_kr", 3)])
 def test_input_and_between_layer_dropout_one_mask_per_sequence(name, nlayers):
-    keep = RATES[name]
+    # 3 layers: dropouth between layers 1-2 and 2-3, two independent masks
+    # (keep rate krh ** 2 for their product), none after the last layer.
     ids_np = _ids(64, 5)
-    emb, runs = _identity_runs({name: keep}, nlayers, ids_np)
+    emb, runs = _identity_runs({name: RATES[name]}, nlayers, ids_np)
+    keep = RATES[name] ** (nlayers - 1 if name == "dropouth_kr" else 1)
     masks = []
     for raw, _ in runs:
         ratio = raw / emb[ids_np]                       # embedding entries are never 0
