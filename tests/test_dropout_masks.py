@@ -8,6 +8,7 @@ import tensorflow as tf
 import awdrnn
 from awdrnn import dropout_masks
 
+from random_ops import random_op_seeds
 from tf_session import init_variables, new_session
 
 
@@ -56,19 +57,6 @@ def test_seeded_mask_changes_at_the_first_update(build, tf1_flavour):
         assert (second != third).mean() > 0.25
     for a, b in zip(*masks):
         np.testing.assert_array_equal(a, b)
-
-
-def random_op_seeds(graph):
-    """`{op seed: set of ops}` of the seeded random ops, also inside cond branches."""
-    seeds = {}
-    nodes = [(op.name, op.node_def) for op in graph.get_operations()]
-    for f in graph.as_graph_def().library.function:
-        base = f.signature.name.replace("_rewritten", "")  # gradient copies of a branch
-        nodes += [(f"{base}/{n.name}", n) for n in f.node_def]
-    for name, node in nodes:
-        if node.op.startswith("Random") and node.attr["seed2"].i:
-            seeds.setdefault(node.attr["seed2"].i, set()).add(name)
-    return seeds
 
 
 @pytest.mark.parametrize("use_vd", [False, True])
