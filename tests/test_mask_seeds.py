@@ -1,4 +1,4 @@
-"""Tests of awdrnn.dropout_masks: seeded persistent masks change at their first update,
+"""Seeded dropout masks: a persistent mask changes at its first update, and every
 and every mask of a cell draws from its own random stream."""
 
 import numpy as np
