@@ -1,5 +1,5 @@
 """Seeded dropout masks: a persistent mask changes at its first update, and every
-and every mask of a cell draws from its own random stream."""
+mask of a cell draws from its own random stream."""
 
 import numpy as np
 import pytest
