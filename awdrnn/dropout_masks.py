@@ -142,7 +142,7 @@ class PersistentMask:
         self._update_op = None
         with outside_loops(), tf.control_dependencies(None), tf.compat.v1.name_scope(None):
             self.variable = tf.compat.v1.Variable(
-                initial_value=lambda: self._sample(self._seed),
+                initial_value=lambda: self._sample(),
                 trainable=False,
                 collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES],
                 name=name,
@@ -157,7 +157,9 @@ class PersistentMask:
     def shape(self):
         return self._shape
 
-    def _sample(self, seed):
+    def _sample(self, salt=0):
+        """A new sample; `salt` 0 (the initial value) uses `seed`, others a derived seed."""
+        seed = self._seed if salt == 0 else derive_seed(self._seed, salt)
         return bernoulli_mask(self._shape, self._keep_prob, self._dtype, seed)
 
     def read(self):
@@ -173,5 +175,5 @@ class PersistentMask:
             with tf.init_scope():
                 with tf.control_dependencies(self._reads):
                     self._update_op = self.variable.assign(
-                        self._sample(derive_seed(self._seed, 1)), read_value=False)
+                        self._sample(salt=1), read_value=False)
         return self._update_op
