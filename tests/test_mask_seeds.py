@@ -62,6 +62,8 @@ def test_seeded_mask_changes_at_the_first_update(build, tf1_flavour):
 @pytest.mark.parametrize("use_vd", [False, True])
 def test_qrnn_dropconnect_and_zoneout_masks_have_their_own_seeds(use_vd):
     # With one op seed the DropConnect and zoneout masks drew the same stream.
+    # Draws: zoneout, the DropConnect mask, and with use_vd its update; each
+    # needs a seed of its own (ops drawing the same initial value may share).
     with tf.Graph().as_default() as graph:
         tf.compat.v1.set_random_seed(1)
         cell = awdrnn.QRNNCell(16, weight_drop_kr=0.5, use_vd=use_vd, zoneout=0.3, seed=3,
@@ -69,5 +71,4 @@ def test_qrnn_dropconnect_and_zoneout_masks_have_their_own_seeds(use_vd):
         tf.compat.v1.nn.dynamic_rnn(cell, tf.zeros([2, 3, 8]), dtype=tf.float32)
         cell.get_vd_update_op()
     seeds = random_op_seeds(graph)
-    assert sum(len(ops) for ops in seeds.values()) == (3 if use_vd else 2)
-    assert not {s: ops for s, ops in seeds.items() if len(ops) > 1}
+    assert len(seeds) >= (3 if use_vd else 2), seeds
