@@ -135,9 +135,10 @@ def _checkpoint(folder):
 
 @pytest.fixture(scope="module")
 def base_run(data, tmp_path_factory):
-    """A run folder whose best model is the one after 2 steps (dropout off)."""
+    """A run folder whose best model is the one after 2 tiny steps (dropout off): all but
+    untrained, so that fine-tuning surely improves on it and saves a new best."""
     folder = tmp_path_factory.mktemp("base") / "run"
-    mcfg, tcfg = lm_test_data.tiny_configs(data, NO_DROPOUT, max_steps=2)
+    mcfg, tcfg = lm_test_data.tiny_configs(data, NO_DROPOUT, max_steps=2, lr=1e-3)
     lm_training.Trainer(mcfg, tcfg, data, str(folder), log=lambda *a: None).run()
     return folder
 
