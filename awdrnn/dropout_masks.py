@@ -90,6 +90,19 @@ def is_one(keep_prob):
     return isinstance(keep_prob, float) and keep_prob == 1.0
 
 
+def derive_seed(seed, salt):
+    """Another op seed from `seed` for a second random op of one object (None stays None).
+
+    Two random ops with the same op seed draw the same stream (their first
+    values coincide), so each op of an object gets its own: `salt` 1, 2, ...
+    give seeds far from the small ones (`seed`, `seed + 1`, ...) that callers
+    hand out to neighbouring objects.
+    """
+    if seed is None:
+        return None
+    return (int(seed) * 1000003 + 7919 * int(salt)) % (2 ** 31 - 1)
+
+
 def bernoulli_mask(shape, keep_prob, dtype, seed=None):
     """Samples a {0, 1} mask with P(1) = keep_prob: `floor(keep + U[0, 1))`."""
     keep = tf.cast(keep_prob, dtype)
@@ -154,7 +167,8 @@ class PersistentMask:
       keep_prob: probability of a 1; Python float in (0, 1] or scalar tensor.
       dtype: floating dtype of the mask.
       name: full variable name (not prefixed by the current name scope).
-      seed: optional op seed.
+      seed: optional op seed of the initial sample; the update op draws with
+        `derive_seed(seed, 1)`, so its first draw differs from the initial one.
 
     The variable starts with a sample of its own, drawn by its initializer or,
     if that never ran, by the first run that reads it. `read()` gives the value
@@ -192,8 +206,10 @@ class PersistentMask:
     def shape(self):
         return self._shape
 
-    def _sample(self):
-        return bernoulli_mask(self._shape, self._keep_prob, self._dtype, self._seed)
+    def _sample(self, salt=0):
+        """A new sample; `salt` 0 (the initial value) uses `seed`, others a derived seed."""
+        seed = self._seed if salt == 0 else derive_seed(self._seed, salt)
+        return bernoulli_mask(self._shape, self._keep_prob, self._dtype, seed)
 
     def _initialize_if_needed(self):
         """An op that samples the mask when its variable is not initialised yet."""
@@ -223,5 +239,6 @@ class PersistentMask:
         if self._update_op is None:
             with tf.init_scope():
                 with tf.control_dependencies(self._reads):
-                    self._update_op = self.variable.assign(self._sample(), read_value=False)
+                    self._update_op = self.variable.assign(
+                        self._sample(salt=1), read_value=False)
         return self._update_op

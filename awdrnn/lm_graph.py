@@ -9,7 +9,7 @@ with a static `batch_size` of at most 4, the XLA-compiled one: generation and
 batch-1 test evaluation). The training step:
 
     loss  = mean(-log p(y | x)) + AR(dropped h_L) + TAR(raw h_L)
-    g     = clip_by_global_norm(d loss / d w, clip) + wdecay * w
+    g     = clip_by_global_norm(d loss / d w, clip) + wdecay * w   (norm of the dense g)
     w    <- SGD or Adam(w, g, lr)            then, once switched on, avg <- average
 `evaluate` gives the mean cross-entropy of a text with the state carried
 across segments; `save_model` / `restore_model` write and read the model's
@@ -26,7 +26,7 @@ import os
 
 import tensorflow as tf
 
-from awdrnn import asgd, bptt, corpus, lm_model, regularizers
+from awdrnn import asgd, bptt, clipping, corpus, lm_model, regularizers
 from awdrnn.lm_errors import CheckpointMismatch
 
 
@@ -75,10 +75,7 @@ class LMGraph:
         self.loss = loss = self.xent + self.ar + self.tar
         grads = tf.gradients(loss, self.model_vars)
         self.dense_grads = [tf.convert_to_tensor(g) for g in grads]  # for inspection
-        if cfg.clip > 0:
-            grads, self.grad_norm = tf.clip_by_global_norm(grads, cfg.clip)
-        else:
-            self.grad_norm = tf.linalg.global_norm(grads)
+        grads, self.grad_norm = clipping.clip_by_global_norm(grads, cfg.clip)
         grads_and_vars = regularizers.add_weight_decay(zip(grads, self.model_vars), cfg.wdecay)
         self.global_step = tf.compat.v1.train.get_or_create_global_step()
         if cfg.optimizer == "adam":

@@ -117,7 +117,8 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
       kernel_initializer: initializer of `kernel`; None uses the variable
         scope's default (Glorot uniform), as `LSTMCell`.
       bias_initializer: initializer of `bias`; None means zeros.
-      seed: optional op seed for the DropConnect and zoneout masks.
+      seed: optional op seed of the DropConnect mask; the zoneout mask uses
+        `dropout_masks.derive_seed(seed, 2)` (each mask its own stream).
       reuse, name, dtype, **kwargs: as in `tf.compat.v1.nn.rnn_cell.LSTMCell`.
         The default name is `qrnn_cell`.
 
@@ -258,7 +259,7 @@ class QRNNCell(WeightDropMixin, LayerRNNCell):
             f = dropout_masks.select_training(
                 self._training,
                 lambda: f * dropout_masks.bernoulli_mask(
-                    tf.shape(f), keep, f.dtype, self._seed),
+                    tf.shape(f), keep, f.dtype, dropout_masks.derive_seed(self._seed, 2)),
                 lambda: f * tf.constant(keep, f.dtype))
         return z, f, o
 

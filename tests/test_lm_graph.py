@@ -101,3 +101,34 @@ def test_inference_graph_equals_the_training_graph_in_eval_mode(data, tmp_path, 
                                                  f"evaluate was asked for {batch + 1}"):
                 lm_graph.evaluate(sess, g, ids, batch_size=batch + 1, bptt_len=9)
     assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_untied_embedding_gradient_is_clipped_by_its_dense_norm(data):
+    # The untied embedding's gradient is IndexedSlices with a row per occurrence;
+    # the clipping norm must be that of the dense gradient (PyTorch's
+    # clip_grad_norm_), in which a repeated word's rows are summed first.
+    mcfg, tcfg = _configs(data, dict(NO_DROPOUT, tie_weights=False), alpha=0.0, beta=0.0,
+                          wdecay=0.0, clip=0.05)
+    g = lm_graph.LMGraph(mcfg, tcfg, graph_seed=1)
+    streams = corpus.batchify(data.train, 8)
+    x, y = streams[:, :9], streams[:, 1:10]
+    assert len(np.unique(x)) < x.size                    # repeated words
+    with tf.compat.v1.Session(graph=g.graph) as sess:
+        sess.run(g.init)
+        feed = g.feed(x, g.model.zero_state(8), y, training=True)
+        feed[g.lr] = 0.5
+        grads, norm, before = sess.run([g.dense_grads, g.grad_norm, g.model_vars], feed)
+        sess.run(g.step_op, feed)
+        after = sess.run(g.model_vars)
+    squares = [np.sum(gr.astype(np.float64) ** 2) for gr in grads]
+    emb = [v.op.name for v in g.model_vars].index("lm/embedding")
+    # The embedding's share of the squared norm is small (~1e-4 of it), so
+    # compare that share itself: what the norm holds beyond the other
+    # gradients must be the dense embedding gradient's squared norm.
+    others = sum(squares) - squares[emb]
+    np.testing.assert_allclose(float(norm) ** 2 - others, squares[emb], rtol=0.02)
+    want = np.sqrt(sum(squares))
+    assert want > 0.05                                   # clipping is active
+    for v, w0, w1, gr in zip(g.model_vars, before, after, grads):
+        np.testing.assert_allclose(w1, w0 - 0.5 * (0.05 / want) * gr, rtol=1e-4, atol=1e-7,
+                                   err_msg=v.op.name)

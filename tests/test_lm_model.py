@@ -7,6 +7,8 @@ import tensorflow as tf
 from awdrnn import lm_model
 from awdrnn.qrnn_cell import QRNNCell
 
+from random_ops import random_op_seeds
+
 CFG = dict(vocab_size=30, emsize=6, nhid=10, nlayers=3)
 
 
@@ -168,19 +170,6 @@ def test_called_once_and_ids_checked():
             model(tf.zeros([2, 3], tf.int32))
 
 
-def _random_op_seeds(graph):
-    """`{op seed: set of ops}` of the seeded random ops, also inside cond branches."""
-    seeds = {}
-    nodes = [(op.name, op.node_def) for op in graph.get_operations()]
-    for f in graph.as_graph_def().library.function:
-        base = f.signature.name.replace("_rewritten", "")  # gradient copies of a branch
-        nodes += [(f"{base}/{n.name}", n) for n in f.node_def]
-    for name, node in nodes:
-        if node.op.startswith("Random") and node.attr["seed2"].i:
-            seeds.setdefault(node.attr["seed2"].i, set()).add(name)
-    return seeds
-
-
 def test_every_seeded_random_op_has_its_own_seed():
     # Two random ops with one op seed draw the same stream: the layer-0
     # DropConnect mask repeated its kernel initialiser's numbers (and layer 1's
@@ -190,7 +179,7 @@ def test_every_seeded_random_op_has_its_own_seed():
         ids = tf.compat.v1.placeholder(tf.int32, [None, None])
         model = lm_model.LanguageModel(lm_model.LMConfig(**CFG), seed=3)
         model(ids, training=tf.compat.v1.placeholder_with_default(True, []))
-    seeds = _random_op_seeds(graph)
+    seeds = random_op_seeds(graph)
     # embedding init + 3 dropouts + 3 kernel inits + 3 masks + 2 between-layer dropouts
     assert sum(len(ops) for ops in seeds.values()) == 12
     shared = {s: sorted(ops) for s, ops in seeds.items() if len(ops) > 1}

@@ -85,6 +85,9 @@ def test_resume_equals_an_uninterrupted_run_while_averaging(data, base_run, tmp_
 
 
 def test_epochs_metrics_switch_to_asgd_and_when(data, tmp_path, monkeypatch):
+    # Scripted validation losses drive the NT trigger only; what the reported
+    # perplexities and the averaged weights are is pinned in
+    # test_lm_training_recipe.py against independent computations.
     losses = iter([3.0, 2.0, 4.0, 3.5, 3.4, 3.3])     # the 3rd check triggers with nonmono=1
     real = lm_training.evaluate
 
@@ -101,8 +104,6 @@ def test_epochs_metrics_switch_to_asgd_and_when(data, tmp_path, monkeypatch):
     assert [e["averaged"] for e in epochs] == [False, False, False, True]
     assert metrics["asgd_start_epoch"] == 3
     assert [e["lr"] for e in epochs] == [1.0, 1.0, 0.1, 0.1]
-    assert metrics["valid_ppl"] == pytest.approx(np.exp(2.0))
-    assert metrics["test_ppl"] == pytest.approx(np.exp(3.4))
     assert metrics["status"] == "completed" and metrics["tokens_per_sec"] > 0
     assert all(e["seconds"] > 0 and e["train_ppl"] > 1 for e in epochs)
     assert any("switching to ASGD" in line for line in lines)

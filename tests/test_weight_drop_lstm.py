@@ -323,14 +323,26 @@ def test_finalized_graph_trains_and_updates(tf1_flavour):
         init = [tf.compat.v1.global_variables_initializer(),
                 tf.compat.v1.local_variables_initializer()]
         graph.finalize()
+        masks = tf.compat.v1.local_variables()            # the cells' persistent masks
+        assert len(masks) == 2
         with new_session() as sess:
             sess.run(init)
-            losses = []
+            drawn = []
             for _ in range(3):
                 sess.run(update)
-                losses.append(sess.run([loss, train])[0])
+                before = sess.run(masks)
+                sess.run(train)
+                after = sess.run(masks)
+                for b, a in zip(before, after):            # the step does not redraw
+                    np.testing.assert_array_equal(b, a)
+                drawn.append(before)
             assert cells[0].get_vd_update_op().op is cells[0].get_vd_update_op().op
-    assert len(set(losses)) == 3
+    for layer in range(2):                                 # every update redraws
+        for k in range(2):
+            first, second = drawn[k][layer], drawn[k + 1][layer]
+            assert set(np.unique(first)) == {0.0, 1.0}
+            # entries differ with probability 1/2 each; [UNITS, 4 * UNITS] of them
+            assert (first != second).mean() > 0.25
 
 
 def test_multi_rnn_cell_matches_stock_stack_at_keep_one():
