@@ -43,6 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
+from awdrnn.lm_curves import plot_curves  # noqa: F401  (re-exported)
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
     Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
@@ -294,7 +295,8 @@ class Trainer:
             "valid_ppl": None if best is None else _ppl(best),
             "test_ppl": st.get("test_ppl"),
             "tokens_per_sec": st["tokens"] / st["train_seconds"] if st["train_seconds"] else None,
-            "epochs": st["epochs"], "steps": st["step"], "status": st["status"],
+            "epochs": st["epochs"], "train_curve": st.get("train_curve", []),
+            "steps": st["step"], "status": st["status"],
             "asgd_start_epoch": st["asgd_epoch"],
             "train_minutes": st["train_seconds"] / 60.0,
             "model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg)})
@@ -373,6 +375,9 @@ class Trainer:
             restore_model(sess, g, self.best.latest(), "saved model")
             saved = checkpoints.read_json(os.path.join(self.save_dir, "metrics.json"))
             st["epochs"] = saved.get("epochs", [])
+            # The fine-tuning stage counts steps from 0; its curve continues the training's.
+            st["train_curve"] = saved.get("train_curve", [])
+            st["curve_offset"] = saved.get("steps", 0)
             st["stage"] = "finetune"
             st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
             self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
@@ -474,6 +479,8 @@ class Trainer:
                 self.log(f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
                          f"lr {st['lr']:.4g} | {interval_tokens / elapsed:7.0f} tok/s | "
                          f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
+                st.setdefault("train_curve", []).append(
+                    [st["step"] + st.get("curve_offset", 0), _ppl(loss)])
                 self._summary(st["step"], train_loss=loss, train_ppl=_ppl(loss), lr=st["lr"],
                               tokens_per_sec=interval_tokens / elapsed)
                 interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
@@ -549,38 +556,3 @@ def _start_next_epoch(state):
 def _in_main_thread():
     import threading
     return threading.current_thread() is threading.main_thread()
-
-
-def plot_curves(metrics, path, log=print):
-    """Writes a PNG of train/valid perplexity per epoch (and the floor, if known)."""
-    epochs = [e for k, e in enumerate(metrics["epochs"])
-              if (not e["partial"] or k == len(metrics["epochs"]) - 1)
-              and e.get("valid_ppl") is not None
-              and np.isfinite([e["valid_ppl"], e["train_ppl"]]).all()]
-    if not epochs:
-        return
-    try:
-        import matplotlib
-        import matplotlib.ticker
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("  (matplotlib is not installed: no curves.png; pip install awdrnn[examples])")
-        return
-    x = list(range(1, len(epochs) + 1))  # fine-tuning epochs continue the count
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [e["train_ppl"] for e in epochs], "o-", label="train (with dropout)")
-    ax.plot(x, [e["valid_ppl"] for e in epochs], "o-", label="valid")
-    if metrics.get("perplexity_floor"):
-        ax.axhline(metrics["perplexity_floor"], color="k", ls="--", label="entropy floor")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)
