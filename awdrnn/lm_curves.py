@@ -32,6 +32,7 @@ def curve_figure(metrics):
     """The matplotlib figure of `metrics` (a `metrics.json` dict), or None if it
     holds no finite point. Needs matplotlib (`pip install awdrnn[examples]`)."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -71,6 +72,8 @@ def curve_figure(metrics):
     last = max([s for s, _ in train] + [s for s, _, _ in valid])
     ax.set_xlim(0, last * 1.03 + 1)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel("training step (dotted: end of an epoch)")
     ax.set_ylabel("perplexity")
     ax.set_title(title)
