@@ -169,6 +169,10 @@ def _same(given, saved):
     return given == saved
 
 
+def _shown(value):
+    return ",".join(value) if isinstance(value, list) else value
+
+
 def _saved_run():
     """With --resume/--finetune: `(flag defaults, extra metrics, data folder)` of the run
     in --save, after checking the flags given again against it. Writes nothing."""
@@ -195,17 +199,16 @@ def _saved_run():
         new = FLAGS[name].value
         if not FLAGS[name].present or name in FREE_ON_RESUME or _same(new, old):
             continue
-        shown = lambda v: ",".join(v) if isinstance(v, list) else v  # noqa: E731
         if name in FLAGS.override:
             changes.append({"flag": name, "from": old, "to": new})
         elif name in FIXED_ON_RESUME:
             raise lm_training.DataError(
-                f"--{name}={shown(new)}, but the run in {FLAGS.save!r} has --{name}={shown(old)} "
+                f"--{name}={_shown(new)}, but the run in {FLAGS.save!r} has --{name}={_shown(old)} "
                 f"({path}) and its checkpoint depends on it: drop the flag to {verb} it, or "
                 "start a new run in another --save.")
         else:
             raise lm_training.DataError(
-                f"--{name}={shown(new)}, but the run in {FLAGS.save!r} has --{name}={shown(old)} "
+                f"--{name}={_shown(new)}, but the run in {FLAGS.save!r} has --{name}={_shown(old)} "
                 f"({path}); --{verb.replace('-', '')} takes the run's saved flags: drop "
                 f"--{name}, or add --override={name} to change it from here on (recorded in "
                 "config.json and metrics.json).")
@@ -213,26 +216,28 @@ def _saved_run():
         print(f"--override: {change['flag']} {change['from']} -> {change['to']}")
     if changes:
         extra["overrides"] = list(extra.get("overrides", [])) + changes
-    data = FLAGS.data
-    if data is None:
-        data = os.path.join(FLAGS.save, "data") if extra.get("data") == "generated" else extra["data"]
-    return values, extra, data
+    if FLAGS.data is not None:
+        extra["data"] = os.path.abspath(FLAGS.data)
+        return values, extra, FLAGS.data
+    if extra.get("data") == "generated":
+        return values, extra, os.path.join(FLAGS.save, "data")
+    return values, extra, extra["data"]
 
 
 def _generated_corpus():
     """The demo corpus, written into a temporary folder (moved into --save once the
-    flags and data have been accepted); `(folder, extra metrics)`."""
+    flags and data have been accepted); `(folder, extra metrics, message)`."""
     folder = tempfile.mkdtemp(prefix="awdrnn-corpus-")
     info = synthetic_corpus.generate_corpus(folder, **DEMO_CORPUS)
     extra = {"perplexity_floor": info["perplexity_floor"],
              "entropy_nats": info["entropy_nats"], "data": "generated"}
-    extra["message"] = (
+    message = (
         f"no --data: generated corpus in {os.path.join(FLAGS.save, 'data')} "
         f"({info['vocab_size']} words; entropy floor {info['entropy_nats']:.3f} nats/token = "
         f"perplexity {info['perplexity_floor']:.2f}; the grammar's own valid ppl "
         f"{info['valid_true_ppl']:.2f})\nsmall config for it: "
         f"{ {k: v for k, v in DEMO_CONFIG.items() if not FLAGS[k].present} }")
-    return folder, extra
+    return folder, extra, message
 
 
 def _keep_generated_corpus(tmp_folder):
@@ -258,8 +263,7 @@ def run():
         try:  # flag values the library rejects: a message, not a traceback
             _configs(2, defaults)  # before anything is written
             if folder is None:
-                tmp_corpus, extra = _generated_corpus()
-                message = extra.pop("message")
+                tmp_corpus, extra, message = _generated_corpus()
             data = corpus.Corpus(tmp_corpus or folder)
             model_config, train_config = _configs(len(data.vocab), defaults)
             trainer = lm_training.Trainer(model_config, train_config, data, FLAGS.save,

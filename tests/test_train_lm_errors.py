@@ -163,7 +163,8 @@ def test_resume_with_another_value_is_an_error_or_a_recorded_override(
     config, metrics = _json(save / "config.json"), _json(save / "metrics.json")
     assert config["model"] == metrics["model"] and config["train"] == metrics["train"]
     assert metrics["model"]["dropout_kr"] == pytest.approx(0.5) and metrics["train"]["lr"] == 3
-    expected = [{"flag": "dropout", "from": 0.3, "to": 0.5}, {"flag": "lr", "from": 30.0, "to": 3.0}]
+    expected = [{"flag": "dropout", "from": 0.3, "to": 0.5},
+                {"flag": "lr", "from": 30.0, "to": 3.0}]
     assert metrics["overrides"] == expected and config["extra"]["overrides"] == expected
     # The override is now the run's value: resuming needs no flag.
     assert train_lm(f"--save={save}", "--resume", "--max_steps=3", "--sample_words=0") == 0
