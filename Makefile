@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TF_VERSION ?= 2.21.0
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install tensorboard clean
 
 $(VENV)/.installed: setup.py pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,8 @@ $(VENV)/.installed: setup.py pyproject.toml Makefile
 	$(PY) -m pip install --quiet "tensorflow-cpu==$(TF_VERSION)"
 	# tf-keras declares a dependency on the full `tensorflow` wheel; skip it.
 	$(PY) -m pip install --quiet --no-deps "tf-keras==$(TF_VERSION)"
+	# [examples]: matplotlib (curves.png) and tensorboard (viewer of runs/*/tb; it
+	# does not depend on tensorflow, so no second TensorFlow wheel is pulled).
 	$(PY) -m pip install --quiet -e ".[test,examples]"
 	touch $@
 
@@ -21,6 +23,11 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	rm -rf runs/demo  # the demo starts over each time (train_lm.py refuses a used folder)
 	$(PY) examples/train_lm.py --save=runs/demo
+
+# View the TensorBoard logs of the demo (or LOGDIR=runs/<name>/tb) at http://localhost:6006
+LOGDIR ?= runs/demo/tb
+tensorboard: $(VENV)/.installed
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR)
 
 # The suite runs twice, in separate processes (disable_v2_behavior() is
 # process-global): under TF2's graph defaults, then as a TF1 program

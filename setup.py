@@ -23,7 +23,9 @@ setup(
         # CPU-only: tensorflow-cpu; tf-keras must then be installed with
         # `pip install --no-deps tf-keras`, since its metadata names `tensorflow`.
         "cpu": [f"tensorflow-cpu{TF_RANGE}"],
-        "examples": ["matplotlib>=3.5", "sentencepiece>=0.1.99"],
+        # curves.png, and TensorBoard to view the tb/ logs (tensorboard does not
+        # depend on tensorflow, so tensorflow-cpu stays the only TensorFlow).
+        "examples": ["matplotlib>=3.5", f"tensorboard{TF_RANGE}"],
         "test": ["pytest>=7"],
     },
 )

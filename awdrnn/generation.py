@@ -69,14 +69,15 @@ def sample_text(session, g, vocab, num_words=100, temperature=1.0, seed=None, pr
     """Samples text, one sentence per line (`<eos>` becomes a line break).
 
     Args:
-      prime: optional starting words (space separated); default `<eos>`, i.e.
-        start a new sentence.
+      prime: optional starting words (space separated); the text starts with
+        them and continues with the `num_words` sampled words. Default: `<eos>`
+        (not shown), i.e. start a new sentence.
     """
     words = prime.split() if prime else [EOS]
     prime_ids = vocab.encode(words, "prime")
     ids = sample_ids(session, g, num_words, temperature, seed, prime_ids)
     lines = [[]]
-    for word in vocab.decode(ids):
+    for word in (words if prime else []) + vocab.decode(ids):
         if word == EOS:
             lines.append([])
         else:

@@ -30,3 +30,9 @@ class NaNLoss(TrainingError):
 
 class Interrupted(TrainingError):
     exit_code = 130
+
+
+class Aborted(TrainingError):
+    """A second SIGINT/SIGTERM: stopped without saving the current position."""
+
+    exit_code = 130

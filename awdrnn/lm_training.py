@@ -43,8 +43,9 @@ import numpy as np
 import tensorflow as tf
 
 from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
+from awdrnn.lm_curves import plot_curves  # noqa: F401  (re-exported)
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
-    CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
+    Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
     LMGraph, check_checkpoint_shapes, evaluate, restore_model, restore_variables, save_model)
 
@@ -157,6 +158,9 @@ class Trainer:
       save_dir: run folder.
       resume: continue from the checkpoint in `save_dir` (or start the
         fine-tuning stage from its best model when `train_config.finetune`).
+        The configs given are the ones used from then on (and written to
+        `config.json`); a `train_config.lr` other than the saved one
+        replaces the run's current learning rate.
       log: function printing one line.
       extra_metrics: dict merged into `metrics.json` (e.g. the entropy floor).
 
@@ -220,6 +224,7 @@ class Trainer:
         if self.resume and self.ckpts.latest() is None:
             raise CheckpointMismatch(f"cannot resume: no checkpoint in {self.ckpts.root!r}.")
         saved = checkpoints.read_json(path)
+        self._saved_train = saved["train"]
         mine = self.mcfg.shape_dict()
         theirs = lm_model.LMConfig(**saved["model"]).shape_dict()
         diff = [f"{k}={theirs[k]!r} in the checkpoint vs {mine[k]!r} now"
@@ -252,10 +257,12 @@ class Trainer:
 
     # --- persistence -------------------------------------------------------------
     def _write_config(self):
+        """`config.json`: the configs of this invocation (as in `metrics.json`) and
+        `extra_metrics`; rewritten at every start, so the two files agree."""
         os.makedirs(self.save_dir, exist_ok=True)
         checkpoints.write_json(os.path.join(self.save_dir, "config.json"),
                                {"model": dataclasses.asdict(self.mcfg),
-                                "train": dataclasses.asdict(self.cfg)})
+                                "train": dataclasses.asdict(self.cfg), "extra": self.extra})
         self.data.vocab.save(os.path.join(self.save_dir, "vocab.txt"))
 
     def _save_checkpoint(self, sess, hidden):
@@ -288,7 +295,8 @@ class Trainer:
             "valid_ppl": None if best is None else _ppl(best),
             "test_ppl": st.get("test_ppl"),
             "tokens_per_sec": st["tokens"] / st["train_seconds"] if st["train_seconds"] else None,
-            "epochs": st["epochs"], "steps": st["step"], "status": st["status"],
+            "epochs": st["epochs"], "train_curve": st.get("train_curve", []),
+            "steps": st["step"], "status": st["status"],
             "asgd_start_epoch": st["asgd_epoch"],
             "train_minutes": st["train_seconds"] / 60.0,
             "model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg)})
@@ -309,13 +317,22 @@ class Trainer:
         self._writer.flush()
 
     # --- the loop ------------------------------------------------------------------
-    def _on_sigint(self, signum, frame):
+    def _on_signal(self, signum, frame):
+        """SIGINT/SIGTERM: the first asks for a clean stop, a second aborts."""
         del frame
+        name = signal.Signals(signum).name
         if self._stop_requested:
-            raise KeyboardInterrupt
+            latest = self.ckpts.latest()
+            raise Aborted(
+                f"aborted by a second signal ({name}) at step {self.state['step']}, without "
+                "saving this position; "
+                + (f"the last checkpoint, {latest}, is intact (continue from it with --resume)."
+                   if latest else "no checkpoint had been written yet."))
         self._stop_requested = signum
-        self.log("\n  (stop requested: finishing the current step and saving a checkpoint; "
-                 "press Ctrl-C again to abort without saving)")
+        again = ("press Ctrl-C again" if signum == signal.SIGINT
+                 else "a second SIGINT or SIGTERM will")
+        self.log(f"\n  ({name} received: finishing the current step, saving a checkpoint and "
+                 f"exiting with code {Interrupted.exit_code}; {again} to abort without saving)")
 
     def run(self):
         """Trains until `epochs`, a budget, NaN loss or Ctrl-C; returns the metrics.
@@ -323,11 +340,13 @@ class Trainer:
         Raises:
           NaNLoss: non-finite loss; the last good checkpoint is kept.
           Interrupted: SIGINT/SIGTERM; a checkpoint of the exact position was saved.
+          Aborted: a second SIGINT/SIGTERM before that checkpoint was written;
+            the previous checkpoint is intact.
         """
         handlers = {}
         if _in_main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                handlers[sig] = signal.signal(sig, self._on_sigint)
+                handlers[sig] = signal.signal(sig, self._on_signal)
         sess = tf.compat.v1.Session(graph=self.g.graph)
         try:
             with self.g.graph.as_default():
@@ -347,17 +366,24 @@ class Trainer:
             hidden = self._restore_checkpoint(sess)
             self.log(f"resumed from {self.ckpts.latest()} at step {st['step']} "
                      f"(epoch {st['epoch']}, token {st['position']} of each stream)")
+            saved_lr = self._saved_train["lr"]
+            if cfg.lr != saved_lr:
+                st["lr"] = float(cfg.lr)
+                self.log(f"  lr {cfg.lr:g} given (the run had lr {saved_lr:g}): training "
+                         f"continues at lr {cfg.lr:g}")
         elif self.cfg.finetune:
             restore_model(sess, g, self.best.latest(), "saved model")
             saved = checkpoints.read_json(os.path.join(self.save_dir, "metrics.json"))
             st["epochs"] = saved.get("epochs", [])
+            # The fine-tuning stage counts steps from 0; its curve continues the training's.
+            st["train_curve"] = saved.get("train_curve", [])
+            st["curve_offset"] = saved.get("steps", 0)
             st["stage"] = "finetune"
             st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
             self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
                      "averaging from the first step")
             sess.run(g.averager.start_op)
-        else:
-            self._write_config()
+        self._write_config()
         st["status"] = "running"
         streams = corpus.batchify(self.data.train, cfg.batch_size)
         budget_start = time.time()
@@ -432,7 +458,7 @@ class Trainer:
                 raise NaNLoss(
                     f"loss is {xent} at step {st['step'] + 1} (epoch {st['epoch']}, tokens "
                     f"{start}..{start + seq_len} of each stream); training stopped. {kept} "
-                    "Try a lower --lr or --clip.")
+                    + _nan_advice(cfg))
             dt = time.time() - t0
             hidden = new_hidden
             tokens = y.size
@@ -453,6 +479,8 @@ class Trainer:
                 self.log(f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
                          f"lr {st['lr']:.4g} | {interval_tokens / elapsed:7.0f} tok/s | "
                          f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
+                st.setdefault("train_curve", []).append(
+                    [st["step"] + st.get("curve_offset", 0), _ppl(loss)])
                 self._summary(st["step"], train_loss=loss, train_ppl=_ppl(loss), lr=st["lr"],
                               tokens_per_sec=interval_tokens / elapsed)
                 interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
@@ -510,6 +538,14 @@ class Trainer:
         _start_next_epoch(st)
 
 
+def _nan_advice(cfg):
+    """What to try after a NaN loss, valid for the configuration that produced it."""
+    if cfg.clip > 0:
+        return f"Try a lower --lr (now {cfg.lr:g}) or a lower --clip (now {cfg.clip:g})."
+    return (f"Try a lower --lr (now {cfg.lr:g}), or clip the gradient norm (--clip=0 turns "
+            "clipping off; the paper uses --clip=0.25).")
+
+
 def _start_next_epoch(state):
     """Advances the training state to the start of the next epoch."""
     state["epoch"] += 1
@@ -520,38 +556,3 @@ def _start_next_epoch(state):
 def _in_main_thread():
     import threading
     return threading.current_thread() is threading.main_thread()
-
-
-def plot_curves(metrics, path, log=print):
-    """Writes a PNG of train/valid perplexity per epoch (and the floor, if known)."""
-    epochs = [e for k, e in enumerate(metrics["epochs"])
-              if (not e["partial"] or k == len(metrics["epochs"]) - 1)
-              and e.get("valid_ppl") is not None
-              and np.isfinite([e["valid_ppl"], e["train_ppl"]]).all()]
-    if not epochs:
-        return
-    try:
-        import matplotlib
-        import matplotlib.ticker
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("  (matplotlib is not installed: no curves.png; pip install awdrnn[examples])")
-        return
-    x = list(range(1, len(epochs) + 1))  # fine-tuning epochs continue the count
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, [e["train_ppl"] for e in epochs], "o-", label="train (with dropout)")
-    ax.plot(x, [e["valid_ppl"] for e in epochs], "o-", label="valid")
-    if metrics.get("perplexity_floor"):
-        ax.axhline(metrics["perplexity_floor"], color="k", ls="--", label="entropy floor")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)

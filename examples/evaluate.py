@@ -15,10 +15,11 @@ import math
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import script_support  # noqa: E402
 
-from absl import app, flags  # noqa: E402
-import tensorflow as tf  # noqa: E402
+script_support.import_tensorflow()  # before anything else imports it: no start-up noise
+from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from awdrnn import corpus, lm_training  # noqa: E402
@@ -33,7 +34,6 @@ flags.mark_flag_as_required("file")
 
 def main(argv):
     del argv
-    tf.get_logger().setLevel("ERROR")
     try:
         if FLAGS.bptt < 1:
             raise ValueError(f"--bptt must be positive, got {FLAGS.bptt}.")
@@ -52,4 +52,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    script_support.run(main)

@@ -1,7 +1,10 @@
 r"""Samples text from a model trained by train_lm.py.
 
-    python examples/generate.py --save=runs/demo --words=100 --temperature=0.8
+    python examples/generate.py --save=runs/demo --words=100
     python examples/generate.py --save=runs/demo --prime="the cats that"
+
+Prints the prime (if any) followed by the sampled words, one sentence per
+line. The default temperature, 0.8, is also train_lm.py's for its sample.
 
 Loads `<save>/best` (the best validation model, averaged weights under
 NT-ASGD) with the configuration and vocabulary saved beside it.
@@ -11,10 +14,11 @@ Exit codes: 0 done, 2 bad flags or prime words, 4 missing/mismatched checkpoint.
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import script_support  # noqa: E402
 
-from absl import app, flags  # noqa: E402
-import tensorflow as tf  # noqa: E402
+script_support.import_tensorflow()  # before anything else imports it: no start-up noise
+from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from awdrnn import corpus, generation, lm_training  # noqa: E402
@@ -22,14 +26,15 @@ from awdrnn import corpus, generation, lm_training  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string("save", "runs/lm", "Run folder written by train_lm.py.")
 flags.DEFINE_integer("words", 100, "Number of words to sample.")
-flags.DEFINE_float("temperature", 1.0, "Sampling temperature (> 0; < 1 is more conservative).")
+flags.DEFINE_float("temperature", 0.8, "Sampling temperature (> 0; < 1 is more conservative, "
+                   "1 samples the model's own distribution).")
 flags.DEFINE_integer("seed", 1, "Sampling seed.")
-flags.DEFINE_string("prime", None, "Words to start from (default: a new sentence).")
+flags.DEFINE_string("prime", None, "Words to start from, printed before the sample "
+                    "(default: a new sentence).")
 
 
 def main(argv):
     del argv
-    tf.get_logger().setLevel("ERROR")
     try:
         generation.check_temperature(FLAGS.temperature)
         if FLAGS.words < 1:
@@ -44,4 +49,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    script_support.run(main)

@@ -10,22 +10,39 @@ rates (`--dropout=0.4` drops 40%) and are passed to the library as keep rates
 the script writes a corpus generated from a small grammar into
 `<save>/data` and, for every flag not given on the command line, uses the
 small configuration `DEMO_CONFIG` below, so that the run takes a few minutes
-on 2 CPU cores; it says so in its first lines.
+on 2 CPU cores; it says so in its first lines. Flag values are checked
+before anything is written into `--save`.
 
-Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch,
-130 interrupted (a checkpoint was saved; continue with --resume).
+    python examples/train_lm.py --save=runs/demo --resume            # no other flag needed
+    python examples/train_lm.py --save=runs/demo --resume --lr=5 --override=lr
+
+`--resume` (and `--finetune`) take the run's flags from `<save>/config.json`;
+a saved flag given again with another value stops with an error unless
+`--override` names it (the change is recorded in `config.json` and
+`metrics.json`). `--max_steps`, `--max_minutes`, `--evaluate` and the sample
+flags belong to each invocation.
+
+Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch
+or no run to resume, 130 interrupted (by a first Ctrl-C/SIGTERM a checkpoint
+was saved, continue with --resume; by a second one, the previous checkpoint
+is kept).
 """
 
+import math
 import os
+import shutil
 import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import script_support  # noqa: E402
 
-from absl import app, flags  # noqa: E402
-import tensorflow as tf  # noqa: E402
+script_support.import_tensorflow()  # before anything else imports it: no start-up noise
+from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from awdrnn import corpus, generation, lm_model, lm_training, synthetic_corpus  # noqa: E402
+from awdrnn import (  # noqa: E402
+    checkpoints, corpus, generation, lm_model, lm_training, synthetic_corpus)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", None, "Corpus folder with train.txt, valid.txt, test.txt. "
@@ -54,10 +71,15 @@ flags.DEFINE_float("wdecay", 1.2e-6, "Weight decay.")
 flags.DEFINE_enum("optimizer", "sgd", list(lm_training.OPTIMIZERS),
                   "sgd: NT-ASGD (SGD, then averaging once validation stalls); adam.")
 flags.DEFINE_string("save", "runs/lm", "Run folder (checkpoints, metrics.json, curves.png, tb/).")
-flags.DEFINE_bool("resume", False, "Continue the run in --save exactly where it stopped.")
+flags.DEFINE_bool("resume", False, "Continue the run in --save exactly where it stopped, "
+                  "with its saved flags (config.json); see --override.")
 flags.DEFINE_list("when", [], "Epochs after which the learning rate is divided by 10.")
 flags.DEFINE_integer("max_steps", None, "Stop after this many training steps (global).")
-flags.DEFINE_float("max_minutes", None, "Stop after this many minutes of training.")
+flags.DEFINE_float("max_minutes", None, "Stop training once this many minutes of wall "
+                   "time have passed since training began in this invocation (validation at "
+                   "epoch ends included; checked between steps). After the stop come the "
+                   "validation of the cut epoch, the test of the best model and the sample: "
+                   "about two evaluation passes more.")
 flags.DEFINE_bool("finetune", False, "Fine-tuning stage: averaging from the start, from "
                   "the best model in --save, until validation stalls.")
 flags.DEFINE_bool("evaluate", True, "Validate each epoch and test at the end; "
@@ -77,17 +99,36 @@ DEMO_CONFIG = {"emsize": 96, "nhid": 384, "nlayers": 2, "batch_size": 32, "bptt"
 DEMO_CORPUS = {"seed": 1, "train_tokens": 200_000, "valid_tokens": 20_000,
                "test_tokens": 20_000}
 
+# Flags saved with a run (config.json). With --resume or --finetune they are
+# read back from it; given again with another value they are an error, unless
+# named in --override (FIXED ones never change: the checkpoint depends on them;
+# FREE ones change without --override). The other flags (--max_steps,
+# --max_minutes, --evaluate, --sample_words, ...) belong to each invocation.
+MODEL_FLAGS = ("model", "emsize", "nhid", "nlayers", "rnn_impl")
+DROP_FLAGS = {"dropout": "dropout_kr", "dropouth": "dropouth_kr", "dropouti": "dropouti_kr",
+              "dropoute": "dropoute_kr", "wdrop": "wdrop_kr"}
+TRAIN_FLAGS = ("lr", "clip", "epochs", "batch_size", "eval_batch_size", "test_batch_size",
+               "bptt", "seed", "nonmono", "alpha", "beta", "wdecay", "optimizer", "when",
+               "log_interval")
+FIXED_ON_RESUME = ("model", "emsize", "nhid", "nlayers", "batch_size", "optimizer")
+FREE_ON_RESUME = ("log_interval",)
 
-def _flag(name, overrides):
-    if name in overrides and not FLAGS[name].present:
-        return overrides[name]
+flags.DEFINE_list("override", [], "With --resume/--finetune: saved flags that may take the "
+                  "new value given on this command line (e.g. --override=lr,when); each "
+                  "change is recorded in config.json and metrics.json under 'overrides'.")
+
+
+def _flag(name, defaults):
+    if name in defaults and not FLAGS[name].present:
+        return defaults[name]
     return FLAGS[name].value
 
 
-def _configs(vocab_size, overrides):
-    f = lambda name: _flag(name, overrides)  # noqa: E731
+def _configs(vocab_size, defaults):
+    """`(LMConfig, TrainConfig)` from the flags; `defaults` for flags not given."""
+    f = lambda name: _flag(name, defaults)  # noqa: E731
     keep = lambda name: 1.0 - f(name)  # noqa: E731  salesforce drop rate -> keep rate
-    for name in ("dropout", "dropouth", "dropouti", "dropoute", "wdrop"):
+    for name in DROP_FLAGS:
         if not 0.0 <= f(name) < 1.0:
             raise ValueError(f"--{name} is a drop rate and must be in [0, 1), got {f(name)!r}.")
     model_config = lm_model.LMConfig(
@@ -110,37 +151,135 @@ def _configs(vocab_size, overrides):
     return model_config.validate(), train_config.validate()
 
 
+def _saved_flags(saved):
+    """Flag values of a run's config.json (drop rates from its keep rates)."""
+    model, train = saved["model"], saved["train"]
+    values = {name: model[name] for name in MODEL_FLAGS}
+    values.update({name: round(1.0 - model[kr], 12) for name, kr in DROP_FLAGS.items()})
+    values.update({name: train[name] for name in TRAIN_FLAGS})
+    values["when"] = [str(e) for e in train["when"]]
+    return values
+
+
+def _same(given, saved):
+    if isinstance(given, float) or isinstance(saved, float):
+        return math.isclose(given, saved, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(given, list):
+        return [str(e).strip() for e in given] == [str(e) for e in saved]
+    return given == saved
+
+
+def _shown(value):
+    return ",".join(value) if isinstance(value, list) else value
+
+
+def _saved_run():
+    """With --resume/--finetune: `(flag defaults, extra metrics, data folder)` of the run
+    in --save, after checking the flags given again against it. Writes nothing."""
+    path = os.path.join(FLAGS.save, "config.json")
+    verb = "resume" if FLAGS.resume else "fine-tune"
+    if not os.path.isfile(path):
+        raise lm_training.CheckpointMismatch(
+            f"cannot {verb}: no run in --save={FLAGS.save!r} ({path} does not exist); "
+            "check --save.")
+    saved = checkpoints.read_json(path)
+    if "extra" not in saved:
+        raise lm_training.CheckpointMismatch(
+            f"cannot {verb}: {path} was written by an older train_lm.py (no 'extra' entry).")
+    values = _saved_flags(saved)
+    wrong = [n for n in FLAGS.override if n not in values or n in FIXED_ON_RESUME + FREE_ON_RESUME]
+    if wrong:
+        raise lm_training.DataError(
+            f"--override={','.join(FLAGS.override)}: {', '.join(wrong)} cannot be named there; "
+            f"it takes flags saved with a run that may change: "
+            f"{', '.join(n for n in values if n not in FIXED_ON_RESUME + FREE_ON_RESUME)}.")
+    extra = dict(saved["extra"])
+    changes = []
+    for name, old in values.items():
+        new = FLAGS[name].value
+        if not FLAGS[name].present or name in FREE_ON_RESUME or _same(new, old):
+            continue
+        if name in FLAGS.override:
+            changes.append({"flag": name, "from": old, "to": new})
+        elif name in FIXED_ON_RESUME:
+            raise lm_training.DataError(
+                f"--{name}={_shown(new)}, but the run in {FLAGS.save!r} has --{name}={_shown(old)} "
+                f"({path}) and its checkpoint depends on it: drop the flag to {verb} it, or "
+                "start a new run in another --save.")
+        else:
+            raise lm_training.DataError(
+                f"--{name}={_shown(new)}, but the run in {FLAGS.save!r} has --{name}={_shown(old)} "
+                f"({path}); --{verb.replace('-', '')} takes the run's saved flags: drop "
+                f"--{name}, or add --override={name} to change it from here on (recorded in "
+                "config.json and metrics.json).")
+    for change in changes:
+        print(f"--override: {change['flag']} {change['from']} -> {change['to']}")
+    if changes:
+        extra["overrides"] = list(extra.get("overrides", [])) + changes
+    if FLAGS.data is not None:
+        extra["data"] = os.path.abspath(FLAGS.data)
+        return values, extra, FLAGS.data
+    if extra.get("data") == "generated":
+        return values, extra, os.path.join(FLAGS.save, "data")
+    return values, extra, extra["data"]
+
+
+def _generated_corpus():
+    """The demo corpus, written into a temporary folder (moved into --save once the
+    flags and data have been accepted); `(folder, extra metrics, message)`."""
+    folder = tempfile.mkdtemp(prefix="awdrnn-corpus-")
+    info = synthetic_corpus.generate_corpus(folder, **DEMO_CORPUS)
+    extra = {"perplexity_floor": info["perplexity_floor"],
+             "entropy_nats": info["entropy_nats"], "data": "generated"}
+    message = (
+        f"no --data: generated corpus in {os.path.join(FLAGS.save, 'data')} "
+        f"({info['vocab_size']} words; entropy floor {info['entropy_nats']:.3f} nats/token = "
+        f"perplexity {info['perplexity_floor']:.2f}; the grammar's own valid ppl "
+        f"{info['valid_true_ppl']:.2f})\nsmall config for it: "
+        f"{ {k: v for k, v in DEMO_CONFIG.items() if not FLAGS[k].present} }")
+    return folder, extra, message
+
+
+def _keep_generated_corpus(tmp_folder):
+    folder = os.path.join(FLAGS.save, "data")
+    if os.path.exists(folder):  # left by a run that stopped before its first checkpoint
+        if not os.path.isfile(os.path.join(folder, "corpus.json")):
+            raise lm_training.DataError(
+                f"{folder!r} exists and is not a generated corpus; move it away or choose "
+                "another --save.")
+        shutil.rmtree(folder)
+    os.makedirs(FLAGS.save, exist_ok=True)
+    shutil.move(tmp_folder, folder)
+
+
 def run():
-    extra, overrides = {}, {}
-    if FLAGS.data is None:
-        folder = os.path.join(FLAGS.save, "data")
-        info = synthetic_corpus.generate_corpus(folder, **DEMO_CORPUS)
-        overrides = DEMO_CONFIG
-        used = {k: v for k, v in DEMO_CONFIG.items() if not FLAGS[k].present}
-        print(f"no --data: generated corpus in {folder} ({info['vocab_size']} words; "
-              f"entropy floor {info['entropy_nats']:.3f} nats/token = perplexity "
-              f"{info['perplexity_floor']:.2f}; the grammar's own valid ppl "
-              f"{info['valid_true_ppl']:.2f})")
-        print(f"small config for it: {used}")
-        extra = {"perplexity_floor": info["perplexity_floor"],
-                 "entropy_nats": info["entropy_nats"], "data": "generated"}
-        data = corpus.Corpus(folder)
+    if FLAGS.resume or FLAGS.finetune:
+        defaults, extra, folder = _saved_run()
     else:
-        data = corpus.Corpus(FLAGS.data)
-        extra = {"data": os.path.abspath(FLAGS.data)}
-    try:  # flag values the library rejects: a message, not a traceback
-        model_config, train_config = _configs(len(data.vocab), overrides)
-    except ValueError as e:
-        raise lm_training.DataError(str(e)) from None
+        defaults = DEMO_CONFIG if FLAGS.data is None else {}
+        extra, folder = {"data": os.path.abspath(FLAGS.data or "")}, FLAGS.data
+    tmp_corpus = None
+    try:
+        try:  # flag values the library rejects: a message, not a traceback
+            _configs(2, defaults)  # before anything is written
+            if folder is None:
+                tmp_corpus, extra, message = _generated_corpus()
+            data = corpus.Corpus(tmp_corpus or folder)
+            model_config, train_config = _configs(len(data.vocab), defaults)
+            trainer = lm_training.Trainer(model_config, train_config, data, FLAGS.save,
+                                          resume=FLAGS.resume, extra_metrics=extra)
+        except ValueError as e:
+            raise lm_training.DataError(str(e)) from None
+        if tmp_corpus is not None:
+            _keep_generated_corpus(tmp_corpus)
+            print(message)
+    finally:
+        if tmp_corpus is not None and os.path.isdir(tmp_corpus):
+            shutil.rmtree(tmp_corpus)
     print(f"data: {len(data.vocab)} words; {len(data.train)} / {len(data.valid)} / "
           f"{len(data.test)} tokens (train / valid / test)")
     print(f"model: {model_config}")
     print(f"training: {train_config}")
-    try:
-        trainer = lm_training.Trainer(model_config, train_config, data, FLAGS.save,
-                                      resume=FLAGS.resume, extra_metrics=extra)
-    except ValueError as e:
-        raise lm_training.DataError(str(e)) from None
     metrics = trainer.run()
     print(f"metrics: {os.path.join(FLAGS.save, 'metrics.json')}  curves: "
           f"{os.path.join(FLAGS.save, 'curves.png')}  tensorboard: {os.path.join(FLAGS.save, 'tb')}")
@@ -148,13 +287,12 @@ def run():
         sess, g, vocab = lm_training.open_best_model(FLAGS.save, batch_size=1)
         with sess:
             text = generation.sample_text(sess, g, vocab, FLAGS.sample_words,
-                                          FLAGS.temperature, seed=FLAGS.seed)
+                                          FLAGS.temperature, seed=train_config.seed)
         print(f"sample (temperature {FLAGS.temperature}):\n{text}")
 
 
 def main(argv):
     del argv
-    tf.get_logger().setLevel("ERROR")
     try:
         run()
     except (lm_training.TrainingError, corpus.CorpusError) as e:
@@ -164,4 +302,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    script_support.run(main)

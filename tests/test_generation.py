@@ -50,7 +50,11 @@ def test_sample_text_breaks_lines_at_eos(model):
     sess, g, vocab = model
     text = generation.sample_text(sess, g, vocab, 40, temperature=3.0, seed=2, prime="a b")
     assert "<eos>" not in text
-    assert len(text.split()) + text.count("\n") == 40
+    assert len(text.split()) + text.count("\n") == 2 + 40
+    sampled = vocab.decode(generation.sample_ids(sess, g, 40, 3.0, 2, vocab.encode(["a", "b"])))
+    # The prime is echoed, then the same sample as sample_ids draws.
+    assert text.split() == ["a", "b"] + [w for w in sampled if w != "<eos>"]
+    assert generation.sample_text(sess, g, vocab, 1, prime="c a").startswith("c a")
     with pytest.raises(corpus.CorpusError, match="'zz'"):
         generation.sample_text(sess, g, vocab, 5, prime="a zz")
 

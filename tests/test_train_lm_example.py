@@ -50,11 +50,18 @@ def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
     assert metrics["steps"] == 3 and metrics["test_ppl"] > 1 and metrics["valid_ppl"] > 1
     assert metrics["tokens_per_sec"] > 0 and len(metrics["epochs"]) == 1
     env = _env()
-    gen = subprocess.run(python_command(os.path.join(ROOT, "examples", "generate.py"),
-                                         f"--save={save}", "--words=7", "--prime=the cats"),
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert gen.returncode == 0, gen.stderr[-2000:]
-    assert len(gen.stdout.split()) >= 1
+
+    def generate(*flags):
+        gen = subprocess.run(python_command(os.path.join(ROOT, "examples", "generate.py"),
+                                             f"--save={save}", "--words=7", "--prime=the cats", *flags),
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert gen.returncode == 0, gen.stderr[-2000:]
+        return gen.stdout
+
+    text = generate()
+    assert text.startswith("the cats ") and len(text.split()) > 2   # the prime, echoed
+    # The default temperature is 0.8, as README and train_lm.py's sample say.
+    assert generate("--temperature=0.8") == text
     ev = subprocess.run(python_command(os.path.join(ROOT, "examples", "evaluate.py"),
                                         f"--save={save}", f"--file={save}/data/valid.txt",
                                         "--batch_size=10", "--bptt=35"), capture_output=True, text=True, env=env, timeout=300)
