@@ -85,6 +85,10 @@ class LMConfig:
         of the output, between-layer, input, embedding and DropConnect dropouts.
       tie_weights: share the embedding with the softmax.
       rnn_impl: key of `RNN_IMPLS`.
+      pytorch_biases: LSTM layers keep PyTorch's two bias vectors `bias_ih`
+        and `bias_hh` (default, as the salesforce code trains them); False:
+        one `bias` vector, drawn as their sum. Both start as PyTorch draws
+        them, with no forget-gate offset (doc/language_model.md, "Biases").
     """
 
     vocab_size: int
@@ -99,6 +103,7 @@ class LMConfig:
     wdrop_kr: float = 0.5
     tie_weights: bool = True
     rnn_impl: str = "fast"
+    pytorch_biases: bool = True
 
     def validate(self):
         for name in ("vocab_size", "emsize", "nhid", "nlayers"):
@@ -111,6 +116,8 @@ class LMConfig:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}.")
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {sorted(RNN_IMPLS)}, got {self.rnn_impl!r}.")
+        if not isinstance(self.pytorch_biases, bool):
+            raise ValueError(f"pytorch_biases must be True or False, got {self.pytorch_biases!r}.")
         return self
 
     def layer_units(self, layer):
@@ -123,31 +130,60 @@ class LMConfig:
     def shape_dict(self):
         """The fields that decide variable shapes (compared at resume)."""
         return {k: getattr(self, k) for k in
-                ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights")}
+                ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights",
+                  "pytorch_biases")}
 
 
 # `LanguageModel` gives layer l the op seed `100 * seed + 10 + l` (its other
 # seeds are `100 * seed + 0..4` and `100 * seed + 20 + l`); the LSTM's mask
-# seeds sit above all of those.
+# seeds sit above all of those, and its two bias draws above those.
 MASK_SEED_OFFSET = 50
+BIAS_SEED_OFFSETS = (60, 70)
+
+
+def _offset(seed, offset):
+    return None if seed is None else seed + offset
+
+
+def pytorch_bias_initializers(units, seed=None):
+    """`(bias_ih, bias_hh)` initializers as `torch.nn.LSTM` draws them: each
+    U(+-1/sqrt(units)), op seeds `seed + BIAS_SEED_OFFSETS`."""
+    bound = 1.0 / np.sqrt(units)
+    return tuple(tf.compat.v1.random_uniform_initializer(-bound, bound, seed=_offset(seed, k))
+                 for k in BIAS_SEED_OFFSETS)
+
+
+def summed_initializer(initializers):
+    """Initializer drawing the sum of the `initializers`' draws (one vector
+    distributed as PyTorch's `bias_ih + bias_hh`)."""
+    def initializer(shape, dtype=tf.float32, partition_info=None):
+        return tf.add_n([init(shape, dtype) for init in initializers])
+    return initializer
 
 
 def lstm_cell_factory(config, layer, training, seed=None):
     """The default cell: `WeightDropLSTMCell` with DropConnect `wdrop_kr`.
 
-    The kernel is initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`;
-    the bias starts at zero with `forget_bias=1.0`, as TF's `LSTMCell`. The kernel
-    initialiser uses op seed `seed` and the DropConnect mask `seed +
-    MASK_SEED_OFFSET`, so the two never share a random stream (`seed` already
-    differs per layer).
+    Initialised as PyTorch's LSTM: kernel uniform in `+-1/sqrt(units)`, biases
+    `bias_ih` and `bias_hh` each uniform in `+-1/sqrt(units)` (one `bias`
+    drawn as their sum when `config.pytorch_biases` is False), and
+    `forget_bias=0.0`. The kernel initialiser uses op seed `seed`, the
+    DropConnect mask `seed + MASK_SEED_OFFSET` and the biases `seed +
+    BIAS_SEED_OFFSETS`, so none share a random stream (`seed` already differs
+    per layer).
     """
     units = config.layer_units(layer)
     bound = 1.0 / np.sqrt(units)
+    biases = pytorch_bias_initializers(units, seed)
+    if config.pytorch_biases:
+        bias_options = dict(pytorch_biases=True, bias_initializer=biases)
+    else:
+        bias_options = dict(bias_initializer=summed_initializer(biases))
     return WeightDropLSTMCell(
         units, weight_drop_kr=config.wdrop_kr, training=training,
-        input_size=config.layer_input_size(layer),
+        input_size=config.layer_input_size(layer), forget_bias=0.0,
         initializer=tf.compat.v1.random_uniform_initializer(-bound, bound, seed=seed),
-        seed=None if seed is None else seed + MASK_SEED_OFFSET)
+        seed=_offset(seed, MASK_SEED_OFFSET), **bias_options)
 
 
 def qrnn_cell_factory(config, layer, training, seed=None):
