@@ -44,6 +44,8 @@ from awdrnn.variational_dropout import embedding_dropout, locked_dropout
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
 MODELS = ("lstm", "qrnn")
+# LSTM bias parametrisation and initialisation (`LMConfig.lstm_biases`).
+LSTM_BIASES = ("pytorch", "summed", "tf")
 
 
 def _stock_dynamic_rnn(cell, inputs, initial_state, scope):
@@ -85,10 +87,13 @@ class LMConfig:
         of the output, between-layer, input, embedding and DropConnect dropouts.
       tie_weights: share the embedding with the softmax.
       rnn_impl: key of `RNN_IMPLS`.
-      pytorch_biases: LSTM layers keep PyTorch's two bias vectors `bias_ih`
-        and `bias_hh` (default, as the salesforce code trains them); False:
-        one `bias` vector, drawn as their sum. Both start as PyTorch draws
-        them, with no forget-gate offset (doc/language_model.md, "Biases").
+      lstm_biases: the LSTM layers' biases (doc/language_model.md, "Biases").
+        "pytorch" (default): PyTorch's two vectors `bias_ih` and `bias_hh`,
+        each drawn from U(+-1/sqrt(units)), no forget-gate offset, trained
+        as the salesforce code trains them. "summed": one `bias` vector
+        drawn as their sum, no offset. "tf": one `bias` starting at zero
+        with `forget_bias=1.0` (TF's `LSTMCell`; runs saved before this
+        option existed, which load with it).
     """
 
     vocab_size: int
@@ -103,7 +108,7 @@ class LMConfig:
     wdrop_kr: float = 0.5
     tie_weights: bool = True
     rnn_impl: str = "fast"
-    pytorch_biases: bool = True
+    lstm_biases: str = "pytorch"
 
     def validate(self):
         for name in ("vocab_size", "emsize", "nhid", "nlayers"):
@@ -116,8 +121,9 @@ class LMConfig:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}.")
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {sorted(RNN_IMPLS)}, got {self.rnn_impl!r}.")
-        if not isinstance(self.pytorch_biases, bool):
-            raise ValueError(f"pytorch_biases must be True or False, got {self.pytorch_biases!r}.")
+        if self.lstm_biases not in LSTM_BIASES:
+            raise ValueError(
+                f"lstm_biases must be one of {LSTM_BIASES}, got {self.lstm_biases!r}.")
         return self
 
     def layer_units(self, layer):
@@ -131,7 +137,7 @@ class LMConfig:
         """The fields that decide variable shapes (compared at resume)."""
         return {k: getattr(self, k) for k in
                 ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights",
-                  "pytorch_biases")}
+                  "lstm_biases")}
 
 
 # `LanguageModel` gives layer l the op seed `100 * seed + 10 + l` (its other
@@ -164,24 +170,25 @@ def summed_initializer(initializers):
 def lstm_cell_factory(config, layer, training, seed=None):
     """The default cell: `WeightDropLSTMCell` with DropConnect `wdrop_kr`.
 
-    Initialised as PyTorch's LSTM: kernel uniform in `+-1/sqrt(units)`, biases
-    `bias_ih` and `bias_hh` each uniform in `+-1/sqrt(units)` (one `bias`
-    drawn as their sum when `config.pytorch_biases` is False), and
-    `forget_bias=0.0`. The kernel initialiser uses op seed `seed`, the
-    DropConnect mask `seed + MASK_SEED_OFFSET` and the biases `seed +
-    BIAS_SEED_OFFSETS`, so none share a random stream (`seed` already differs
-    per layer).
+    Initialised as PyTorch's LSTM: kernel uniform in `+-1/sqrt(units)`, and
+    with `config.lstm_biases="pytorch"` the biases `bias_ih` and `bias_hh`
+    each uniform in `+-1/sqrt(units)` and `forget_bias=0.0` ("summed": one
+    `bias` drawn as their sum; "tf": `bias` zero, `forget_bias=1.0`). The
+    kernel initialiser uses op seed `seed`, the DropConnect mask `seed +
+    MASK_SEED_OFFSET` and the biases `seed + BIAS_SEED_OFFSETS`, so none
+    share a random stream (`seed` already differs per layer).
     """
     units = config.layer_units(layer)
     bound = 1.0 / np.sqrt(units)
     biases = pytorch_bias_initializers(units, seed)
-    if config.pytorch_biases:
-        bias_options = dict(pytorch_biases=True, bias_initializer=biases)
-    else:
-        bias_options = dict(bias_initializer=summed_initializer(biases))
+    bias_options = {
+        "pytorch": dict(pytorch_biases=True, bias_initializer=biases, forget_bias=0.0),
+        "summed": dict(bias_initializer=summed_initializer(biases), forget_bias=0.0),
+        "tf": dict(forget_bias=1.0),
+    }[config.lstm_biases]
     return WeightDropLSTMCell(
         units, weight_drop_kr=config.wdrop_kr, training=training,
-        input_size=config.layer_input_size(layer), forget_bias=0.0,
+        input_size=config.layer_input_size(layer),
         initializer=tf.compat.v1.random_uniform_initializer(-bound, bound, seed=seed),
         seed=_offset(seed, MASK_SEED_OFFSET), **bias_options)
 

@@ -61,15 +61,27 @@ def test_variables_names_and_shapes():
 
 def test_one_bias_vector_option():
     with tf.Graph().as_default():
-        _build(lm_model.LMConfig(**CFG, pytorch_biases=False))
+        _build(lm_model.LMConfig(**CFG, lstm_biases="summed"))
         names = [v.op.name for v in tf.compat.v1.trainable_variables()]
     assert [n for n in names if "bias" in n] == [
         f"lm/layer{k}/lstm_cell/bias" for k in range(3)]
 
 
-def _initial_biases(pytorch_biases, units=400):
+def test_tf_biases_option_is_lstm_cells_start():
+    # Runs saved before lstm_biases existed: one zero bias, forget_bias 1.
+    with tf.Graph().as_default():
+        _, model, _ = _build(lm_model.LMConfig(**CFG, lstm_biases="tf"))
+        assert [c._forget_bias for c in model.cells] == [1.0, 1.0, 1.0]
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            biases = [sess.run(v) for v in tf.compat.v1.trainable_variables()
+                      if "bias" in v.op.name and "lstm_cell" in v.op.name]
+    assert len(biases) == 3 and all(not b.any() for b in biases)
+
+
+def _initial_biases(lstm_biases, units=400):
     cfg = lm_model.LMConfig(vocab_size=30, emsize=units, nhid=units, nlayers=1,
-                            pytorch_biases=pytorch_biases)
+                            lstm_biases=lstm_biases)
     with tf.Graph().as_default():
         _build(cfg, seed=5)
         with tf.compat.v1.Session() as sess:
@@ -83,13 +95,13 @@ def test_biases_start_as_pytorch_draws_them():
     # no forget-gate offset; the one-vector option draws their sum (a
     # triangular distribution on +-2/sqrt(H), variance 2 / (3 H)).
     bound = 1 / np.sqrt(400)
-    two = _initial_biases(True)
+    two = _initial_biases("pytorch")
     for name in ("bias_ih", "bias_hh"):
         b = two[name]
         assert np.abs(b).max() <= bound and np.abs(b).max() > 0.98 * bound
         assert abs(b.var() - bound ** 2 / 3) < 0.1 * bound ** 2 / 3     # 1600 draws
     assert abs(np.corrcoef(two["bias_ih"], two["bias_hh"])[0, 1]) < 0.1   # two draws
-    one = _initial_biases(False)["bias"]
+    one = _initial_biases("summed")["bias"]
     assert np.abs(one).max() <= 2 * bound and np.abs(one).max() > bound
     assert abs(one.var() - 2 * bound ** 2 / 3) < 0.1 * 2 * bound ** 2 / 3
 
@@ -190,6 +202,7 @@ def test_custom_cell_factory():
     (dict(model="gru"), "model must be one of"),
     (dict(dropout_kr=0.0), "dropout_kr must be in (0, 1]"),
     (dict(rnn_impl="cudnn"), "rnn_impl must be one of"),
+    (dict(lstm_biases="torch"), "lstm_biases must be one of ('pytorch', 'summed', 'tf'), got 'torch'"),
 ])
 def test_config_errors(kwargs, fragment):
     with pytest.raises(ValueError) as e:

@@ -8,8 +8,8 @@ and what exactly): no PyTorch is needed here.
   `LMGraph`, dropouts off, three segments of 8, 5 and 11 tokens: the
   cross-entropy, AR, TAR and gradient norm of every step and the weights
   after every step agree to float32 rounding, for both bias
-  parametrisations (`pytorch_biases=True` against the reference as it is;
-  False against the reference with `bias_hh` frozen).
+  parametrisations (`lstm_biases="pytorch"` against the reference as it
+  is; "summed", one vector, against the reference with one trained bias).
 * Statistically: with dropouts on, each side with its own initialisation
   and random streams, the mean training loss of each of 3 epochs (about 100
   steps each) on a tiny corpus agrees with the reference's mean over 12
@@ -39,7 +39,7 @@ from tf_session import new_session
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 NO_DROPOUT = dict(dropout_kr=1.0, dropouth_kr=1.0, dropouti_kr=1.0, dropoute_kr=1.0,
                   wdrop_kr=1.0)
-VARIANTS = {"two": True, "one": False}   # fixture prefix -> pytorch_biases
+VARIANTS = {"two": "pytorch", "one": "summed"}   # fixture prefix -> lstm_biases
 
 
 def _load(name):
@@ -54,7 +54,7 @@ def _gate_blocks(w):
     return np.concatenate([i, g, f, o], axis=0)
 
 
-def torch_to_awdrnn(weights, prefix, nlayers, pytorch_biases):
+def torch_to_awdrnn(weights, prefix, nlayers, two_biases):
     """Our variable values `{name: array}` from the reference's state
     `weights["<prefix>/<torch name>"]`:
 
@@ -71,18 +71,18 @@ def torch_to_awdrnn(weights, prefix, nlayers, pytorch_biases):
         w = np.concatenate([get(torch_name % "weight_ih"), get(torch_name % "weight_hh")], 1)
         out[ours + "kernel"] = _gate_blocks(w).T
         b_ih, b_hh = (_gate_blocks(get(torch_name % b)) for b in ("bias_ih", "bias_hh"))
-        if pytorch_biases:
+        if two_biases:
             out[ours + "bias_ih"], out[ours + "bias_hh"] = b_ih, b_hh
         else:
             out[ours + "bias"] = b_ih + b_hh
     return out
 
 
-def _steps_graph(fx, pytorch_biases, rnn_impl):
+def _steps_graph(fx, lstm_biases, rnn_impl):
     cfg = {k[4:]: fx[k].item() for k in fx if k.startswith("cfg_")}
     model_config = lm_model.LMConfig(
         vocab_size=cfg["vocab"], emsize=cfg["emsize"], nhid=cfg["nhid"], nlayers=cfg["nlayers"],
-        pytorch_biases=pytorch_biases, rnn_impl=rnn_impl, **NO_DROPOUT)
+        lstm_biases=lstm_biases, rnn_impl=rnn_impl, **NO_DROPOUT)
     train_config = lm_training.TrainConfig(
         lr=cfg["lr"], clip=cfg["clip"], bptt=cfg["bptt"], alpha=cfg["alpha"], beta=cfg["beta"],
         wdecay=cfg["wdecay"], batch_size=cfg["batch"], seed=1)
@@ -93,10 +93,10 @@ def _steps_graph(fx, pytorch_biases, rnn_impl):
 @pytest.mark.parametrize("variant", ["two", "one"])
 def test_steps_match_the_reference(variant, rnn_impl):
     fx = _load("reference_steps.npz")
-    pytorch_biases = VARIANTS[variant]
-    g, cfg = _steps_graph(fx, pytorch_biases, rnn_impl)
+    two_biases = variant == "two"
+    g, cfg = _steps_graph(fx, VARIANTS[variant], rnn_impl)
     by_name = {v.op.name: v for v in g.model_vars}
-    init = torch_to_awdrnn(fx, f"{variant}_init", cfg["nlayers"], pytorch_biases)
+    init = torch_to_awdrnn(fx, f"{variant}_init", cfg["nlayers"], two_biases)
     assert sorted(init) == sorted(by_name)
     streams = fx["streams"]
     with new_session(g.graph) as sess:
@@ -114,7 +114,7 @@ def test_steps_match_the_reference(variant, rnn_impl):
             np.testing.assert_allclose([xent, ar, tar, norm], fx[f"{variant}_stats"][k],
                                        rtol=2e-5, err_msg=f"step {k + 1}: xent, AR, TAR, norm")
             expected = torch_to_awdrnn(fx, f"{variant}_step{k + 1}", cfg["nlayers"],
-                                       pytorch_biases)
+                                       two_biases)
             for name, value in expected.items():
                 np.testing.assert_allclose(sess.run(by_name[name]), value, rtol=1e-4, atol=2e-6,
                                            err_msg=f"{name} after step {k + 1}")
@@ -125,7 +125,7 @@ def _tiny_data(ids, vocab):
                                  train=ids, valid=ids[:200], test=ids[:200])
 
 
-def train_epoch_losses(fx, pytorch_biases, seed, save_dir):
+def train_epoch_losses(fx, lstm_biases, seed, save_dir):
     """Our recipe (`lm_training.Trainer`) on the fixture's corpus and
     configuration: the mean training cross-entropy of each epoch."""
     cfg = {k[4:]: fx[k].item() for k in fx if k.startswith("cfg_")}
@@ -133,7 +133,7 @@ def train_epoch_losses(fx, pytorch_biases, seed, save_dir):
         vocab_size=cfg["vocab"], emsize=cfg["emsize"], nhid=cfg["nhid"], nlayers=cfg["nlayers"],
         dropout_kr=1 - cfg["dropout"], dropouth_kr=1 - cfg["dropouth"],
         dropouti_kr=1 - cfg["dropouti"], dropoute_kr=1 - cfg["dropoute"],
-        wdrop_kr=1 - cfg["wdrop"], pytorch_biases=pytorch_biases)
+        wdrop_kr=1 - cfg["wdrop"], lstm_biases=lstm_biases)
     train_config = lm_training.TrainConfig(
         lr=cfg["lr"], clip=cfg["clip"], bptt=cfg["bptt"], alpha=cfg["alpha"], beta=cfg["beta"],
         wdecay=cfg["wdecay"], batch_size=cfg["batch"], epochs=cfg["epochs"], seed=seed,
