@@ -31,7 +31,6 @@ import types
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from awdrnn import bptt, corpus, lm_graph, lm_model, lm_training
 from tf_session import new_session
@@ -89,9 +88,10 @@ def _steps_graph(fx, lstm_biases, rnn_impl):
     return lm_graph.LMGraph(model_config, train_config), cfg
 
 
-@pytest.mark.parametrize("rnn_impl", ["fast", "stock"])
+@pytest.mark.parametrize("rnn_impl,tf1_flavour", [("fast", "v2"), ("fast", "v1"), ("stock", "v1")],
+                         indirect=["tf1_flavour"])
 @pytest.mark.parametrize("variant", ["two", "one"])
-def test_steps_match_the_reference(variant, rnn_impl):
+def test_steps_match_the_reference(variant, rnn_impl, tf1_flavour):
     fx = _load("reference_steps.npz")
     two_biases = variant == "two"
     g, cfg = _steps_graph(fx, VARIANTS[variant], rnn_impl)
