@@ -258,7 +258,7 @@ def _fused_lstm_rnn(cell, inputs, sequence_length, initial_state, dtype,
             kernel = layer._dropped_kernel() if layer._drops else layer._kernel
             with tf.name_scope(f"fused_lstm_{k}"):
                 h_seq, c_seq = lstm_sequence(
-                    x, tf.convert_to_tensor(kernel), layer._bias, c0, h0,
+                    x, tf.convert_to_tensor(kernel), layer.effective_bias(), c0, h0,
                     forget_bias=layer._forget_bias,
                     parallel_iterations=parallel_iterations,
                     inference=inference, xla=xla)

@@ -45,6 +45,8 @@ from awdrnn.variational_dropout import embedding_dropout, locked_dropout
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
 MODELS = ("lstm", "qrnn")
+# LSTM bias parametrisation and initialisation (`LMConfig.lstm_biases`).
+LSTM_BIASES = ("pytorch", "summed", "tf")
 
 
 def _stock_dynamic_rnn(cell, inputs, initial_state, scope):
@@ -86,6 +88,13 @@ class LMConfig:
         of the output, between-layer, input, embedding and DropConnect dropouts.
       tie_weights: share the embedding with the softmax.
       rnn_impl: key of `RNN_IMPLS`.
+      lstm_biases: the LSTM layers' biases (doc/language_model.md, "Biases").
+        "pytorch" (default): PyTorch's two vectors `bias_ih` and `bias_hh`,
+        each drawn from U(+-1/sqrt(units)), no forget-gate offset, trained
+        as the salesforce code trains them. "summed": one `bias` vector
+        drawn as their sum, no offset. "tf": one `bias` starting at zero
+        with `forget_bias=1.0` (TF's `LSTMCell`; runs saved before this
+        option existed, which load with it).
     """
 
     vocab_size: int
@@ -100,6 +109,7 @@ class LMConfig:
     wdrop_kr: float = 0.5
     tie_weights: bool = True
     rnn_impl: str = "fast"
+    lstm_biases: str = "pytorch"
 
     def validate(self):
         for name in ("vocab_size", "emsize", "nhid", "nlayers"):
@@ -112,6 +122,9 @@ class LMConfig:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}.")
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {sorted(RNN_IMPLS)}, got {self.rnn_impl!r}.")
+        if self.lstm_biases not in LSTM_BIASES:
+            raise ValueError(
+                f"lstm_biases must be one of {LSTM_BIASES}, got {self.lstm_biases!r}.")
         return self
 
     def layer_units(self, layer):
@@ -124,31 +137,61 @@ class LMConfig:
     def shape_dict(self):
         """The fields that decide variable shapes (compared at resume)."""
         return {k: getattr(self, k) for k in
-                ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights")}
+                ("vocab_size", "emsize", "nhid", "nlayers", "model", "tie_weights",
+                  "lstm_biases")}
 
 
 # `LanguageModel` gives layer l the op seed `100 * seed + 10 + l` (its other
 # seeds are `100 * seed + 0..4` and `100 * seed + 20 + l`); the LSTM's mask
-# seeds sit above all of those.
+# seeds sit above all of those, and its two bias draws above those.
 MASK_SEED_OFFSET = 50
+BIAS_SEED_OFFSETS = (60, 70)
+
+
+def _offset(seed, offset):
+    return None if seed is None else seed + offset
+
+
+def pytorch_bias_initializers(units, seed=None):
+    """`(bias_ih, bias_hh)` initializers as `torch.nn.LSTM` draws them: each
+    U(+-1/sqrt(units)), op seeds `seed + BIAS_SEED_OFFSETS`."""
+    bound = 1.0 / np.sqrt(units)
+    return tuple(tf.compat.v1.random_uniform_initializer(-bound, bound, seed=_offset(seed, k))
+                 for k in BIAS_SEED_OFFSETS)
+
+
+def summed_initializer(initializers):
+    """Initializer drawing the sum of the `initializers`' draws (one vector
+    distributed as PyTorch's `bias_ih + bias_hh`)."""
+    def initializer(shape, dtype=tf.float32, partition_info=None):
+        return tf.add_n([init(shape, dtype) for init in initializers])
+    return initializer
 
 
 def lstm_cell_factory(config, layer, training, seed=None):
     """The default cell: `WeightDropLSTMCell` with DropConnect `wdrop_kr`.
 
-    The kernel is initialised as PyTorch's LSTM, uniform in `+-1/sqrt(units)`;
-    the bias starts at zero with `forget_bias=1.0`, as TF's `LSTMCell`. The kernel
-    initialiser uses op seed `seed` and the DropConnect mask `seed +
-    MASK_SEED_OFFSET`, so the two never share a random stream (`seed` already
-    differs per layer).
+    Initialised as PyTorch's LSTM: kernel uniform in `+-1/sqrt(units)`, and
+    with `config.lstm_biases="pytorch"` the biases `bias_ih` and `bias_hh`
+    each uniform in `+-1/sqrt(units)` and `forget_bias=0.0` ("summed": one
+    `bias` drawn as their sum; "tf": `bias` zero, `forget_bias=1.0`). The
+    kernel initialiser uses op seed `seed`, the DropConnect mask `seed +
+    MASK_SEED_OFFSET` and the biases `seed + BIAS_SEED_OFFSETS`, so none
+    share a random stream (`seed` already differs per layer).
     """
     units = config.layer_units(layer)
     bound = 1.0 / np.sqrt(units)
+    biases = pytorch_bias_initializers(units, seed)
+    bias_options = {
+        "pytorch": dict(pytorch_biases=True, bias_initializer=biases, forget_bias=0.0),
+        "summed": dict(bias_initializer=summed_initializer(biases), forget_bias=0.0),
+        "tf": dict(forget_bias=1.0),
+    }[config.lstm_biases]
     return WeightDropLSTMCell(
         units, weight_drop_kr=config.wdrop_kr, training=training,
         input_size=config.layer_input_size(layer),
         initializer=tf.compat.v1.random_uniform_initializer(-bound, bound, seed=seed),
-        seed=None if seed is None else seed + MASK_SEED_OFFSET)
+        seed=_offset(seed, MASK_SEED_OFFSET), **bias_options)
 
 
 def qrnn_cell_factory(config, layer, training, seed=None):

@@ -114,13 +114,19 @@ def _ppl(loss):
     return math.exp(min(loss, 700.0))
 
 
+def saved_model_config(saved):
+    """The `LMConfig` of a run's `config.json` contents. Runs saved before
+    `lstm_biases` existed were trained with TF's LSTM biases ("tf")."""
+    return lm_model.LMConfig(**dict({"lstm_biases": "tf"}, **saved["model"]))
+
+
 def load_config(save_dir):
     """`(LMConfig, TrainConfig, Vocabulary)` saved with a run, for evaluation/generation."""
     path = os.path.join(save_dir, "config.json")
     if not os.path.isfile(path):
         raise CheckpointMismatch(f"{save_dir!r} has no config.json: not a train_lm.py save folder.")
     saved = checkpoints.read_json(path)
-    model_config = lm_model.LMConfig(**saved["model"])
+    model_config = saved_model_config(saved)
     train_config = TrainConfig(**saved["train"])
     vocab = corpus.Vocabulary.load(os.path.join(save_dir, "vocab.txt"))
     return model_config, train_config, vocab
@@ -226,7 +232,7 @@ class Trainer:
         saved = checkpoints.read_json(path)
         self._saved_train = saved["train"]
         mine = self.mcfg.shape_dict()
-        theirs = lm_model.LMConfig(**saved["model"]).shape_dict()
+        theirs = saved_model_config(saved).shape_dict()
         diff = [f"{k}={theirs[k]!r} in the checkpoint vs {mine[k]!r} now"
                 for k in mine if mine[k] != theirs[k]]
         if diff:

@@ -16,6 +16,16 @@ with gates `i, j, f, o` and `bias` `[4 * num_units]`, state
 `LSTMStateTuple(c, h)`) is `tf.compat.v1.nn.rnn_cell.LSTMCell`'s, so
 checkpoints move between the two cells in both directions.
 
+With `pytorch_biases=True` the cell has PyTorch's two bias vectors instead
+of the one `bias`: variables `bias_ih` and `bias_hh` `[4 * num_units]`, each
+drawn from U(+-1/sqrt(num_units)) as `torch.nn.LSTM` draws them, and the
+gates use their sum `b = bias_ih + bias_hh`. The function is the same; the
+training dynamics are PyTorch's: under SGD the sum moves at twice the rate
+of a single bias, and the bias gradient counts twice in a global clipping
+norm and in weight decay (doc/weight_drop_lstm.md). PyTorch's gate order is
+`i, f, g, o`, TF's `i, j, f, o`: importing PyTorch weights reorders the
+column blocks of both (and `forget_bias=0.0` reproduces PyTorch's gates).
+
     import tensorflow as tf
     import awdrnn
 
@@ -60,6 +70,14 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
       drop_input_weights: also drop the input-to-hidden rows of the kernel
         (AWD-LSTM drops only the recurrent rows; default False).
       seed: optional op-level seed for the masks.
+      pytorch_biases: if True, two bias variables `bias_ih` and `bias_hh`
+        (PyTorch's parametrisation, their sum is the bias) replace `bias`.
+        Default False: `LSTMCell`'s variables and checkpoints.
+      bias_initializer: initializer of `bias` (default None: zeros, as
+        `LSTMCell`), or with `pytorch_biases` a pair `(bias_ih initializer,
+        bias_hh initializer)` (two, so that seeded initializers draw two
+        different vectors; default None draws each from
+        U(+-1/sqrt(num_units)), unseeded).
       **kwargs: passed to the base layer.
 
     Raises (at construction or at the first call, never at run time):
@@ -73,7 +91,8 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
                  num_unit_shards=None, num_proj_shards=None, forget_bias=1.0,
                  state_is_tuple=True, activation=None, reuse=None, name=None,
                  dtype=None, weight_drop_kr=1.0, use_vd=False, input_size=None,
-                 training=True, drop_input_weights=False, seed=None, **kwargs):
+                 training=True, drop_input_weights=False, seed=None,
+                 pytorch_biases=False, bias_initializer=None, **kwargs):
         if not isinstance(num_units, int) or isinstance(num_units, bool) or num_units <= 0:
             raise ValueError(f"num_units must be a positive int, got {num_units!r}.")
         if num_proj is not None and (not isinstance(num_proj, int) or num_proj <= 0):
@@ -81,6 +100,7 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
         if input_size is not None and (not isinstance(input_size, int) or input_size <= 0):
             raise ValueError(f"input_size must be None or a positive int, got {input_size!r}.")
         dropout_masks.check_float_dtype(dtype)
+        bias_initializers = _check_bias_options(pytorch_biases, bias_initializer, num_units)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # LSTMCell's own deprecation notice
             super().__init__(
@@ -93,6 +113,8 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
         self.input_spec = None  # rank and depth are checked below, with our messages
         self._input_size = input_size
         self._drop_input_weights = bool(drop_input_weights)
+        self._pytorch_biases = pytorch_biases
+        self._bias_initializers = bias_initializers
 
     @property
     def _h_depth(self):
@@ -124,6 +146,28 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
         dropout_masks.check_float_dtype(self.dtype, "the dtype of inputs")
         super().build(input_shape)
         self._input_size = shapes.dim(input_shape, -1)
+
+    def add_weight(self, name, *args, **kwargs):
+        """`LSTMCell.build` asks for `bias`: given a `bias_initializer`, it is
+        created with that; with `pytorch_biases` the request creates `bias_ih`
+        and `bias_hh` instead and returns None (`_bias` is then unused: the
+        gates read `effective_bias()`)."""
+        if name != "bias" or self._bias_initializers is None:
+            return super().add_weight(name, *args, **kwargs)
+        if not self._pytorch_biases:
+            kwargs["initializer"] = self._bias_initializers
+            return super().add_weight(name, *args, **kwargs)
+        for vector, initializer in zip(("ih", "hh"), self._bias_initializers):
+            kwargs["initializer"] = initializer
+            setattr(self, f"_bias_{vector}", super().add_weight(f"bias_{vector}", *args, **kwargs))
+        return None
+
+    def effective_bias(self):
+        """The bias the gates add, `[4 * num_units]`: `bias`, or `bias_ih +
+        bias_hh` with `pytorch_biases` (gradients reach both)."""
+        if self._pytorch_biases:
+            return self._bias_ih + self._bias_hh
+        return self._bias
 
     def _dropped_kernel(self):
         """`[W_x; W_h * M / keep]` (or `kernel * M / keep` with
@@ -161,7 +205,8 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
         else:
             c_prev, h_prev = tf.split(state, [self._num_units, self._h_depth], axis=1)
 
-        gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), kernel), self._bias)
+        gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, h_prev], 1), kernel),
+                               self.effective_bias())
         i, j, f, o = tf.split(gates, num_or_size_splits=4, axis=1)
         if self._use_peepholes:
             c = (sigmoid(f + self._forget_bias + self._w_f_diag * c_prev) * c_prev
@@ -190,6 +235,30 @@ class WeightDropLSTMCell(WeightDropMixin, LSTMCell):
             weight_drop_kr=self._weight_drop_kr, use_vd=self._use_vd,
             input_size=self._input_size, drop_input_weights=self._drop_input_weights,
             seed=self._seed)
+        if self._pytorch_biases:
+            config["pytorch_biases"] = True  # bias_initializer: not serialised
         if isinstance(self._training, bool):
             config["training"] = self._training
         return config
+
+
+def _check_bias_options(pytorch_biases, bias_initializer, num_units):
+    """The initializer of `bias`, the pair for `(bias_ih, bias_hh)` with
+    `pytorch_biases`, or None (LSTMCell's zeros)."""
+    if not isinstance(pytorch_biases, bool):
+        raise TypeError(f"pytorch_biases must be True or False, got {pytorch_biases!r}.")
+    if not pytorch_biases:
+        if bias_initializer is not None and not callable(bias_initializer):
+            raise ValueError(
+                "bias_initializer must be an initializer (callable) or None with "
+                f"pytorch_biases=False, got {bias_initializer!r}.")
+        return bias_initializer
+    if bias_initializer is None:
+        bound = 1.0 / num_units ** 0.5
+        return tuple(tf.compat.v1.random_uniform_initializer(-bound, bound) for _ in range(2))
+    if (not isinstance(bias_initializer, (tuple, list)) or len(bias_initializer) != 2
+            or not all(callable(init) for init in bias_initializer)):
+        raise ValueError(
+            "with pytorch_biases=True, bias_initializer must be a pair (bias_ih "
+            f"initializer, bias_hh initializer) of callables, got {bias_initializer!r}.")
+    return tuple(bias_initializer)

@@ -87,6 +87,9 @@ flags.DEFINE_bool("evaluate", True, "Validate each epoch and test at the end; "
 flags.DEFINE_integer("log_interval", 200, "Steps between progress lines.")
 flags.DEFINE_enum("rnn_impl", "fast", list(lm_model.RNN_IMPLS),
                   "fast: awdrnn.dynamic_rnn (fused LSTM); stock: tf.compat.v1.nn.dynamic_rnn.")
+flags.DEFINE_enum("lstm_biases", "pytorch", list(lm_model.LSTM_BIASES),
+                  "LSTM biases: pytorch (bias_ih + bias_hh as PyTorch draws and trains them), "
+                  "summed (one vector drawn as their sum), tf (zero, forget_bias 1).")
 flags.DEFINE_integer("sample_words", 60, "Words of sample text printed at the end (0: none).")
 flags.DEFINE_float("temperature", 0.8, "Temperature of the sample text.")
 
@@ -135,7 +138,7 @@ def _configs(vocab_size, defaults):
         vocab_size=vocab_size, emsize=f("emsize"), nhid=f("nhid"), nlayers=f("nlayers"),
         model=f("model"), dropout_kr=keep("dropout"), dropouth_kr=keep("dropouth"),
         dropouti_kr=keep("dropouti"), dropoute_kr=keep("dropoute"), wdrop_kr=keep("wdrop"),
-        rnn_impl=f("rnn_impl"))
+        rnn_impl=f("rnn_impl"), lstm_biases=f("lstm_biases"))
     try:
         when = tuple(int(e) for e in f("when"))
     except ValueError:

@@ -23,13 +23,14 @@ def _numpy_forward(weights, ids, state, cfg):
     new_state = []
     for layer in range(cfg.nlayers):
         kernel = weights[f"lm/layer{layer}/lstm_cell/kernel"]
-        bias = weights[f"lm/layer{layer}/lstm_cell/bias"]
+        bias = (weights[f"lm/layer{layer}/lstm_cell/bias_ih"]
+                + weights[f"lm/layer{layer}/lstm_cell/bias_hh"])
         c, h = state[layer]
         outs = []
         for t in range(x.shape[1]):
             gates = np.concatenate([x[:, t], h], 1) @ kernel + bias
             i, j, f, o = np.split(gates, 4, axis=1)
-            c = _sigmoid(f + 1.0) * c + _sigmoid(i) * np.tanh(j)
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(j)     # no forget offset
             h = _sigmoid(o) * np.tanh(c)
             outs.append(h)
         x = np.stack(outs, 1)
@@ -50,11 +51,61 @@ def test_variables_names_and_shapes():
         shapes = {v.op.name: v.shape.as_list() for v in tf.compat.v1.trainable_variables()}
     assert shapes == {
         "lm/embedding": [30, 6],
-        "lm/layer0/lstm_cell/kernel": [6 + 10, 40], "lm/layer0/lstm_cell/bias": [40],
-        "lm/layer1/lstm_cell/kernel": [10 + 10, 40], "lm/layer1/lstm_cell/bias": [40],
+        "lm/layer0/lstm_cell/kernel": [6 + 10, 40],
+        "lm/layer0/lstm_cell/bias_ih": [40], "lm/layer0/lstm_cell/bias_hh": [40],
+        "lm/layer1/lstm_cell/kernel": [10 + 10, 40],
+        "lm/layer1/lstm_cell/bias_ih": [40], "lm/layer1/lstm_cell/bias_hh": [40],
         # last layer sized to the embedding, for tying
-        "lm/layer2/lstm_cell/kernel": [10 + 6, 24], "lm/layer2/lstm_cell/bias": [24],
+        "lm/layer2/lstm_cell/kernel": [10 + 6, 24],
+        "lm/layer2/lstm_cell/bias_ih": [24], "lm/layer2/lstm_cell/bias_hh": [24],
         "lm/softmax_b": [30]}
+
+
+def test_one_bias_vector_option():
+    with tf.Graph().as_default():
+        _build(lm_model.LMConfig(**CFG, lstm_biases="summed"))
+        names = [v.op.name for v in tf.compat.v1.trainable_variables()]
+    assert [n for n in names if "bias" in n] == [
+        f"lm/layer{k}/lstm_cell/bias" for k in range(3)]
+
+
+def test_tf_biases_option_is_lstm_cells_start():
+    # Runs saved before lstm_biases existed: one zero bias, forget_bias 1.
+    with tf.Graph().as_default():
+        _, model, _ = _build(lm_model.LMConfig(**CFG, lstm_biases="tf"))
+        assert [c._forget_bias for c in model.cells] == [1.0, 1.0, 1.0]
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            biases = [sess.run(v) for v in tf.compat.v1.trainable_variables()
+                      if "bias" in v.op.name and "lstm_cell" in v.op.name]
+    assert len(biases) == 3 and all(not b.any() for b in biases)
+
+
+def _initial_biases(lstm_biases, units=400):
+    cfg = lm_model.LMConfig(vocab_size=30, emsize=units, nhid=units, nlayers=1,
+                            lstm_biases=lstm_biases)
+    with tf.Graph().as_default():
+        _build(cfg, seed=5)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            return {v.op.name.split("/")[-1]: sess.run(v)
+                    for v in tf.compat.v1.trainable_variables() if "bias" in v.op.name}
+
+
+def test_biases_start_as_pytorch_draws_them():
+    # torch.nn.LSTM: bias_ih, bias_hh ~ U(-1/sqrt(H), 1/sqrt(H)) independently,
+    # no forget-gate offset; the one-vector option draws their sum (a
+    # triangular distribution on +-2/sqrt(H), variance 2 / (3 H)).
+    bound = 1 / np.sqrt(400)
+    two = _initial_biases("pytorch")
+    for name in ("bias_ih", "bias_hh"):
+        b = two[name]
+        assert np.abs(b).max() <= bound and np.abs(b).max() > 0.98 * bound
+        assert abs(b.var() - bound ** 2 / 3) < 0.1 * bound ** 2 / 3     # 1600 draws
+    assert abs(np.corrcoef(two["bias_ih"], two["bias_hh"])[0, 1]) < 0.1   # two draws
+    one = _initial_biases("summed")["bias"]
+    assert np.abs(one).max() <= 2 * bound and np.abs(one).max() > bound
+    assert abs(one.var() - 2 * bound ** 2 / 3) < 0.1 * 2 * bound ** 2 / 3
 
 
 def test_untied_model_has_its_own_softmax():
@@ -153,6 +204,7 @@ def test_custom_cell_factory():
     (dict(model="gru"), "model must be one of"),
     (dict(dropout_kr=0.0), "dropout_kr must be in (0, 1]"),
     (dict(rnn_impl="cudnn"), "rnn_impl must be one of"),
+    (dict(lstm_biases="torch"), "lstm_biases must be one of ('pytorch', 'summed', 'tf'), got 'torch'"),
 ])
 def test_config_errors(kwargs, fragment):
     with pytest.raises(ValueError) as e:
@@ -180,7 +232,8 @@ def test_every_seeded_random_op_has_its_own_seed():
         model = lm_model.LanguageModel(lm_model.LMConfig(**CFG), seed=3)
         model(ids, training=tf.compat.v1.placeholder_with_default(True, []))
     seeds = random_op_seeds(graph)
-    # embedding init + 3 dropouts + 3 kernel inits + 3 masks + 2 between-layer dropouts
-    assert sum(len(ops) for ops in seeds.values()) == 12
+    # embedding init + 3 dropouts + 3 kernel inits + 6 bias inits + 3 masks
+    # + 2 between-layer dropouts
+    assert sum(len(ops) for ops in seeds.values()) == 18
     shared = {s: sorted(ops) for s, ops in seeds.items() if len(ops) > 1}
     assert not shared

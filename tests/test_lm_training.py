@@ -179,3 +179,10 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(data, base_run, tmp_pa
 def test_bptt_too_large_for_the_corpus(data, tmp_path):
     with pytest.raises(lm_training.DataError, match="bptt=400 with batch_size=8 is too large"):
         _train(data, tmp_path, bptt=400)
+
+
+def test_runs_saved_before_lstm_biases_load_with_tf_biases():
+    saved = {"model": dict(vocab_size=30, emsize=6, nhid=10, nlayers=2)}
+    assert lm_training.saved_model_config(saved).lstm_biases == "tf"
+    saved["model"]["lstm_biases"] = "summed"
+    assert lm_training.saved_model_config(saved).lstm_biases == "summed"

@@ -457,3 +457,65 @@ def test_eager_execution_is_refused_with_a_clear_error():
         cell(tf.zeros([BATCH, DEPTH]), cell.zero_state(BATCH, tf.float32))
     with pytest.raises(RuntimeError, match="needs graph mode"):
         awdrnn.VariationalDropout([2, 3], 0.5)
+
+
+@pytest.mark.parametrize("run", [tf.compat.v1.nn.dynamic_rnn, awdrnn.dynamic_rnn],
+                         ids=["stock", "fused"])
+def test_pytorch_biases_are_one_bias_summed_with_gradient_to_both(run, tf1_flavour):
+    # PyTorch's parametrisation: the same function as LSTMCell with
+    # bias = bias_ih + bias_hh, and each vector gets the single bias's gradient.
+    x = _inputs()
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(4)
+        stock = rnn_cell.LSTMCell(UNITS, forget_bias=0.0)
+        ours = awdrnn.WeightDropLSTMCell(UNITS, forget_bias=0.0, pytorch_biases=True)
+        out_s, _ = tf.compat.v1.nn.dynamic_rnn(stock, tf.constant(x), dtype=tf.float32,
+                                               scope="stock")
+        out_o, _ = run(ours, tf.constant(x), dtype=tf.float32, scope="ours")
+        names = sorted(v.op.name for v in ours.weights)
+        assert names == ["ours/lstm_cell/bias_hh", "ours/lstm_cell/bias_ih",
+                         "ours/lstm_cell/kernel"]
+        copy = [tf.compat.v1.assign(stock.weights[0], ours._kernel),
+                tf.compat.v1.assign(stock.weights[1], ours._bias_ih + ours._bias_hh)]
+        g_s = tf.gradients(tf.reduce_sum(out_s ** 2), stock.weights[1])[0]
+        g_ih, g_hh = tf.gradients(tf.reduce_sum(out_o ** 2), [ours._bias_ih, ours._bias_hh])
+        with new_session() as sess:
+            init_variables(sess)
+            b_ih, b_hh = sess.run([ours._bias_ih, ours._bias_hh])
+            sess.run(copy)
+            o_s, o_o, gs, gi, gh = sess.run([out_s, out_o, g_s, g_ih, g_hh])
+    bound = 1 / np.sqrt(UNITS)           # default draws: U(+-1/sqrt(H)), two of them
+    assert np.abs(b_ih).max() <= bound and np.abs(b_hh).max() <= bound
+    assert not np.allclose(b_ih, b_hh)
+    np.testing.assert_allclose(o_o, o_s, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gi, gs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gh, gs, rtol=1e-5, atol=1e-6)
+
+
+def test_bias_initializers_and_config():
+    const = tf.compat.v1.constant_initializer
+    with tf.Graph().as_default():
+        one = awdrnn.WeightDropLSTMCell(2, bias_initializer=const(0.5))
+        two = awdrnn.WeightDropLSTMCell(2, pytorch_biases=True,
+                                        bias_initializer=(const(1.0), const(-2.0)), name="two")
+        for cell in (one, two):
+            cell(tf.zeros([1, 3]), cell.zero_state(1, tf.float32))
+        with new_session() as sess:
+            init_variables(sess)
+            assert sess.run(one.effective_bias()).tolist() == [0.5] * 8
+            assert sess.run([two._bias_ih, two._bias_hh, two.effective_bias()]) == [
+                pytest.approx([1.0] * 8), pytest.approx([-2.0] * 8), pytest.approx([-1.0] * 8)]
+    assert two.get_config()["pytorch_biases"] is True
+    assert "pytorch_biases" not in one.get_config()       # LSTMCell's config, unchanged
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    (dict(pytorch_biases=1), "pytorch_biases must be True or False, got 1"),
+    (dict(bias_initializer=0.5), "bias_initializer must be an initializer (callable) or None"),
+    (dict(pytorch_biases=True, bias_initializer=tf.compat.v1.zeros_initializer()),
+     "with pytorch_biases=True, bias_initializer must be a pair"),
+])
+def test_bias_option_errors(kwargs, fragment):
+    with pytest.raises((TypeError, ValueError)) as e:
+        awdrnn.WeightDropLSTMCell(UNITS, **kwargs)
+    assert fragment in str(e.value)
