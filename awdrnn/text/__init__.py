@@ -1,0 +1,9 @@
+"""Raw text to ids: SentencePiece subword models (`subwords`), the same
+tokenization inside a TF graph (`graph_tokenizer`, needs tensorflow-text,
+imported on first use), and checked reading / atomic writing of text files
+(`text_files`). See doc/subwords.md."""
+
+from awdrnn.text import subwords
+from awdrnn.text import text_files
+
+__all__ = ["subwords", "text_files"]
