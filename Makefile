@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TF_VERSION ?= 2.21.0
+# The 2.21.0 wheel of tensorflow-text does not load (undefined symbol icudt77_dat);
+# 2.21.1 loads with tensorflow-cpu 2.21.0.
+TF_TEXT_VERSION ?= 2.21.1
 
 .PHONY: demo test bench install clean
 
@@ -13,7 +16,9 @@ $(VENV)/.installed: setup.py pyproject.toml Makefile
 	$(PY) -m pip install --quiet "tensorflow-cpu==$(TF_VERSION)"
 	# tf-keras declares a dependency on the full `tensorflow` wheel; skip it.
 	$(PY) -m pip install --quiet --no-deps "tf-keras==$(TF_VERSION)"
-	$(PY) -m pip install --quiet -e ".[test,examples]"
+	# tensorflow-text (in-graph SentencePiece) names `tensorflow` too; skip it.
+	$(PY) -m pip install --quiet --no-deps "tensorflow-text==$(TF_TEXT_VERSION)"
+	$(PY) -m pip install --quiet -e ".[test,examples,text]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -15,13 +15,24 @@ SST-2 and CoNLL text:
         with tf.compat.v1.Session() as sess:
             print(sess.run(ids, {text: ["Hello world.", "Hi"]}))
 
+Ids agree with `sentencepiece` below 0.2.2 (the `awdrnn[text]` pin); 0.2.2
+changed how equal-score ties are broken (e.g. "000" as 0+00 or 00+0) and
+tensorflow-text 2.21 keeps the old choice, so a newer Python package warns.
+
 Needs the `tensorflow-text` package of the installed TensorFlow's version
 (`pip install --no-deps "tensorflow-text==2.21.1"`: see doc/subwords.md).
 """
 
+import warnings
+
+import sentencepiece
 import tensorflow as tf
 
 from awdrnn.text.subwords import PAD_ID
+
+# sentencepiece 0.2.2 changed how Viterbi breaks equal-score ties; the copy
+# built into tensorflow-text 2.21 keeps the old choice (tested).
+_TIES_CHANGED = (0, 2, 2)
 
 try:
     import tensorflow_text
@@ -37,6 +48,14 @@ def _tokenizer_class():
             f"the version matching TensorFlow {tf.__version__} with --no-deps so that pip "
             f"does not add the full tensorflow wheel, e.g. "
             f"pip install --no-deps \"tensorflow-text==2.21.1\"")
+    version = tuple(int(p) for p in sentencepiece.__version__.split(".")[:3]
+                    if p.isdigit())
+    if version >= _TIES_CHANGED:
+        warnings.warn(
+            f"sentencepiece {sentencepiece.__version__} breaks equal-score ties unlike "
+            f"tensorflow-text's built-in copy: in-graph ids can differ from "
+            f"SubwordModel.encode_lines on strings such as '1,000'; install "
+            f"sentencepiece<0.2.2 (awdrnn[text] does)", stacklevel=3)
     return tensorflow_text.SentencepieceTokenizer
 
 
