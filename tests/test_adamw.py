@@ -115,13 +115,18 @@ def test_stock_adam_when_weight_decay_is_zero():
 
 def test_sparse_gradients_update_like_dense_ones(tf1_flavour):
     """An embedding read with repeated ids: rows summed, every row's moments
-    decay and every row is decayed, as PyTorch with a dense gradient."""
+    decay and every row is decayed, as PyTorch with a dense gradient. (The
+    positions weigh differently so that dropping or scaling a repeated row's
+    terms changes the update: Adam is blind to a row's gradient scale.)"""
     table0 = RNG.randn(6, 2)
     ids = np.array([1, 4, 1, 1])
+    coef = np.array([1.0, 2.0, -0.5, 3.0])[:, None]
+    lin = RNG.randn(4, 2)
     with tf.Graph().as_default() as graph:
         table = tf.compat.v1.get_variable("table", initializer=table0.astype(np.float32))
         rows = tf.gather(table, ids)
-        loss = tf.reduce_sum(rows ** 2)
+        loss = tf.reduce_sum(coef.astype(np.float32) * rows ** 2 + lin.astype(np.float32)
+                             * rows)
         train_op = AdamWOptimizer(0.1, weight_decay=0.2).minimize(loss)
         with new_session(graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
@@ -132,7 +137,7 @@ def test_sparse_gradients_update_like_dense_ones(tf1_flavour):
     ref = NumpyAdamW(table0)
     for t in range(3):
         grad = np.zeros_like(ref.param)
-        np.add.at(grad, ids, 2 * ref.param[ids])
+        np.add.at(grad, ids, 2 * coef * ref.param[ids] + lin)
         ref.update(grad, 0.1, 0.9, 0.999, 0.2)
         np.testing.assert_allclose(got[t], ref.param, rtol=2e-6, atol=2e-6)
 

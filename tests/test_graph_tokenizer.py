@@ -94,11 +94,13 @@ def test_equal_score_ties_broken_alike(generated_models):
     _assert_same_ids(model, ["1,000", "1,000,000", "000", "10000"])
 
 
-def test_without_bos_eos(generated_models):
+@pytest.mark.parametrize("add_bos,add_eos", [(False, False), (True, False),
+                                             (False, True)])
+def test_bos_eos_options(generated_models, add_bos, add_eos):
     model = generated_models["unigram"]
     strings = ["the cat saw Paris ."]
-    assert _graph_ids(model, strings, add_bos=False, add_eos=False) == \
-        [model.encode_lines(strings, add_bos=False, add_eos=False)[0].tolist()]
+    expected = model.encode_lines(strings, add_bos=add_bos, add_eos=add_eos)[0].tolist()
+    assert _graph_ids(model, strings, add_bos, add_eos) == [expected]
 
 
 def test_padded_ids_and_lengths(generated_models):

@@ -164,6 +164,26 @@ def test_failed_training_keeps_the_previous_model(corpus_file, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["small.txt", "sp.model", "sp.vocab"]
 
 
+def test_crash_while_writing_keeps_the_previous_model(corpus_file, tmp_path,
+                                                    monkeypatch):
+    prefix = str(tmp_path / "sp")
+    first = subwords.train_model(corpus_file, prefix, vocab_size=150)
+    vocab = open(prefix + ".vocab", "rb").read()
+    real_fsync = os.fsync
+
+    def disk_full(fd):  # fails on the second file (Linux: /proc names the fd)
+        if ".vocab" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError("No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        subwords.train_model(corpus_file, prefix, vocab_size=200)
+    assert open(prefix + ".model", "rb").read() == first.proto
+    assert open(prefix + ".vocab", "rb").read() == vocab
+    assert sorted(os.listdir(tmp_path)) == ["sp.model", "sp.vocab"]  # no temp file
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(model_type="word"), r"model_type must be one of \('unigram', 'bpe'\), got 'word'"),
     (dict(vocab_size=4), r"vocab_size must be an int > 4 .* got 4"),

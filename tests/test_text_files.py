@@ -78,3 +78,12 @@ def test_atomic_write_binary_and_bad_mode(tmp_path):
     with pytest.raises(ValueError, match="mode must be 'w' or 'wb', got 'a'"):
         with text_files.atomic_write(path, "a"):
             pass
+
+
+def test_write_files_all_or_none(tmp_path):
+    a, b = str(tmp_path / "a.model"), str(tmp_path / "b.vocab")
+    text_files.write_files({a: b"model 1", b: b"vocab 1"})
+    with pytest.raises(OSError):  # the second file cannot be written
+        text_files.write_files({a: b"model 2", str(tmp_path / "no" / "b.vocab"): b"x"})
+    assert open(a, "rb").read() == b"model 1"
+    assert sorted(os.listdir(tmp_path)) == ["a.model", "b.vocab"]

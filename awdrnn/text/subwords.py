@@ -195,12 +195,10 @@ def train_model(input_paths, model_prefix, vocab_size, model_type="unigram",
         raise TextError(f"SentencePiece could not train on {', '.join(input_paths)}: "
                         f"{e}") from None
     trained = SubwordModel(model.getvalue(), f"{model_prefix}.model")
-    with text_files.atomic_write(f"{model_prefix}.vocab", "w") as f:
-        for i in range(trained.vocab_size):
-            f.write(f"{trained.processor.id_to_piece(i)}\t"
-                    f"{trained.processor.get_score(i):g}\n")
-    with text_files.atomic_write(f"{model_prefix}.model", "wb") as f:
-        f.write(trained.proto)
+    vocab = "".join(f"{trained.processor.id_to_piece(i)}\t{trained.processor.get_score(i):g}\n"
+                    for i in range(trained.vocab_size))
+    text_files.write_files({f"{model_prefix}.model": trained.proto,
+                            f"{model_prefix}.vocab": vocab.encode("utf-8")})
     return trained
 
 

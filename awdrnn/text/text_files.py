@@ -9,6 +9,7 @@ file fails the same way everywhere, before anything is written:
 
     with text_files.atomic_write("out.txt", "w") as f:   # temp file, fsync, rename
         f.write("...")
+    text_files.write_files({"a.model": b"...", "a.vocab": b"..."})  # all or none
 
 A line is the bytes up to `\\n` (a trailing `\\r` is dropped too); its length
 is counted in UTF-8 bytes without the line end, as SentencePiece counts its
@@ -88,7 +89,7 @@ def atomic_write(path, mode="w"):
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
-    tmp = f"{path}.tmp{os.getpid()}"
+    tmp = _temporary_name(path)
     encoding = "utf-8" if mode == "w" else None
     try:
         with open(tmp, mode, encoding=encoding) as f:
@@ -99,3 +100,29 @@ def atomic_write(path, mode="w"):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_files(contents):
+    """Writes `{path: bytes}` so that a failure leaves every path as it was.
+
+    Each file goes to a temporary beside it (flushed to disk); only when all
+    are written are they renamed into place, one after another.
+    """
+    temporaries = {}
+    try:
+        for path, data in contents.items():
+            temporaries[path] = _temporary_name(path)
+            with open(temporaries[path], "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for path, tmp in temporaries.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in temporaries.values():
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def _temporary_name(path):
+    return f"{path}.tmp{os.getpid()}"
