@@ -1,9 +1,11 @@
 """Raw text to ids: SentencePiece subword models (`subwords`), the same
 tokenization inside a TF graph (`graph_tokenizer`, needs tensorflow-text,
-imported on first use), and checked reading / atomic writing of text files
+import it by name), optional detokenizing and sentence splitting (`cleanup`),
+and checked reading / atomic writing of text files
 (`text_files`). See doc/subwords.md."""
 
+from awdrnn.text import cleanup
 from awdrnn.text import subwords
 from awdrnn.text import text_files
 
-__all__ = ["subwords", "text_files"]
+__all__ = ["cleanup", "subwords", "text_files"]
