@@ -51,10 +51,13 @@ def test_clean_file(tmp_path):
     assert open(out, encoding="utf-8").read() == "= Title =\nIt 's red . It ran ( fast ) .\n"
 
 
-def test_clean_file_bad_input_writes_nothing(tmp_path):
+@pytest.mark.parametrize("content,message", [
+    (b"good line .\nbad \xff line\n", r"in.txt, line 2: not UTF-8"),
+    (b"\n \n", r"in.txt: empty")])
+def test_clean_file_bad_input_writes_nothing(tmp_path, content, message):
     source = tmp_path / "in.txt"
-    source.write_bytes(b"good line .\nbad \xff line\n")
-    with pytest.raises(TextError, match=r"in.txt, line 2: not UTF-8"):
+    source.write_bytes(content)
+    with pytest.raises(TextError, match=message):
         cleanup.clean_file(str(source), str(tmp_path / "out.txt"))
     assert os.listdir(tmp_path) == ["in.txt"]
 

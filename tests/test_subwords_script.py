@@ -70,6 +70,22 @@ def test_decode_of_a_non_npz_file(script, tmp_path):
     assert not os.path.exists(tmp_path / "o.txt")
 
 
+def test_decode_crash_while_writing_leaves_no_output(script, tmp_path, monkeypatch):
+    text = write_lines(tmp_path / "t.txt", ["ab ba abba baab"] * 50)
+    model = subwords.train_model(text, str(tmp_path / "sp"), vocab_size=10)
+    subwords.save_ids(str(tmp_path / "ids.npz"), model.encode_file(text))
+
+    def disk_full(fd):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        script.run("decode", _opts(input=[str(tmp_path / "ids.npz")],
+                                   output=str(tmp_path / "out.txt"),
+                                   spm_model=str(tmp_path / "sp.model")))
+    assert not os.path.exists(tmp_path / "out.txt")
+
+
 def test_missing_flag(script):
     with pytest.raises(ValueError, match="--output is required for this command"):
         script.run("encode", _opts(input=["x.txt"]))
