@@ -139,14 +139,14 @@ def test_one_cycle_every_step_with_other_arguments():
 
 @pytest.mark.parametrize("call,message", [
     (lambda: schedules.slanted_triangular(0, 9, 1.0), r"total_steps=9 with cut_frac=0.1 "
-                                                      r"gives cut=0"),
+                                                      r"turns at step 0"),
     (lambda: schedules.slanted_triangular(0, 0, 1.0), r"total_steps must be a positive "
                                                       r"int, got 0"),
     (lambda: schedules.slanted_triangular(0, 100, 1.0, cut_frac=1.0), r"cut_frac must be "
                                                                       r"in \(0, 1\)"),
     (lambda: schedules.slanted_triangular(0, 100, 1.0, ratio=0.5), r"ratio must be >= 1"),
-    (lambda: schedules.one_cycle(0, 3, 1.0), r"total_steps=3 with pct_start=0.3 gives a "
-                                             r"warm-up of 0 steps"),
+    (lambda: schedules.one_cycle(0, 3, 1.0), r"total_steps=3 with pct_start=0.3 turns "
+                                             r"at step 0"),
     (lambda: schedules.one_cycle(0, 100, 1.0, pct_start=0), r"pct_start must be in"),
     (lambda: schedules.one_cycle(0, 100, 1.0, moms=(0.9,)), r"moms must be a pair"),
     (lambda: schedules.one_cycle(0, 100.5, 1.0), r"total_steps must be a positive int, "

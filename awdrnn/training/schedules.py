@@ -66,9 +66,24 @@ def _result(ops, value):
     return float(value) if ops is _NUMPY else value
 
 
-def _check_total_steps(name, total_steps):
+def _turning_step(name, total_steps, frac_name, frac):
+    """`floor(total_steps * frac)`, checked to leave both phases non-empty."""
     if not (isinstance(total_steps, (int, np.integer)) and total_steps >= 1):
         raise ValueError(f"{name}: total_steps must be a positive int, got {total_steps!r}")
+    if not 0.0 < frac < 1.0:
+        raise ValueError(f"{name}: {frac_name} must be in (0, 1), got {frac!r}")
+    turn = math.floor(total_steps * frac)
+    if not 1 <= turn < total_steps:
+        raise ValueError(
+            f"{name}: total_steps={total_steps} with {frac_name}={frac} turns at step "
+            f"{turn}; need 1 <= turn < total_steps (more steps, or another {frac_name})")
+    return turn
+
+
+def _clamped_step(step, total_steps):
+    """The op namespace and the step as float, held within [0, total_steps]."""
+    ops, t = _ops_and_step(step)
+    return ops, ops.minimum(ops.maximum(t, 0.0), float(total_steps))
 
 
 def slanted_triangular(step, total_steps, max_lr, cut_frac=0.1, ratio=32.0):
@@ -88,18 +103,10 @@ def slanted_triangular(step, total_steps, max_lr, cut_frac=0.1, ratio=32.0):
       ValueError: `cut` would be 0 or T (too few steps for `cut_frac`), or a
         bad argument.
     """
-    _check_total_steps("slanted_triangular", total_steps)
-    if not 0.0 < cut_frac < 1.0:
-        raise ValueError(f"slanted_triangular: cut_frac must be in (0, 1), got {cut_frac!r}")
+    cut = _turning_step("slanted_triangular", total_steps, "cut_frac", cut_frac)
     if not ratio >= 1.0:
         raise ValueError(f"slanted_triangular: ratio must be >= 1, got {ratio!r}")
-    cut = math.floor(total_steps * cut_frac)
-    if not 1 <= cut < total_steps:
-        raise ValueError(
-            f"slanted_triangular: total_steps={total_steps} with cut_frac={cut_frac} gives "
-            f"cut={cut}; need 1 <= cut < total_steps (more steps, or another cut_frac)")
-    ops, t = _ops_and_step(step)
-    t = ops.minimum(ops.maximum(t, 0.0), float(total_steps))
+    ops, t = _clamped_step(step, total_steps)
     p = ops.where(t < cut, t / cut, 1.0 - (t - cut) / (total_steps - cut))
     return _result(ops, max_lr * (1.0 + p * (ratio - 1.0)) / ratio)
 
@@ -128,9 +135,7 @@ def one_cycle(step, total_steps, max_lr, pct_start=0.3, div_factor=25.0, final_d
       ValueError: a phase would be empty (too few steps for `pct_start`), or a
         bad argument.
     """
-    _check_total_steps("one_cycle", total_steps)
-    if not 0.0 < pct_start < 1.0:
-        raise ValueError(f"one_cycle: pct_start must be in (0, 1), got {pct_start!r}")
+    n1 = _turning_step("one_cycle", total_steps, "pct_start", pct_start)
     if len(moms) != 2:
         raise ValueError(f"one_cycle: moms must be a pair (high, low), got {moms!r}")
     if final_div is None:
@@ -138,13 +143,7 @@ def one_cycle(step, total_steps, max_lr, pct_start=0.3, div_factor=25.0, final_d
     if not (div_factor > 0 and final_div > 0):
         raise ValueError(f"one_cycle: div_factor and final_div must be > 0, got "
                          f"{div_factor!r} and {final_div!r}")
-    n1 = math.floor(total_steps * pct_start)
-    if not 1 <= n1 < total_steps:
-        raise ValueError(
-            f"one_cycle: total_steps={total_steps} with pct_start={pct_start} gives a "
-            f"warm-up of {n1} steps; need 1 <= warm-up < total_steps")
-    ops, t = _ops_and_step(step)
-    t = ops.minimum(ops.maximum(t, 0.0), float(total_steps))
+    ops, t = _clamped_step(step, total_steps)
     warm = t < n1
     x = ops.where(warm, t / n1, (t - n1) / (total_steps - n1))
     lr = ops.where(warm, _cos_anneal(ops, max_lr / div_factor, max_lr, x),
