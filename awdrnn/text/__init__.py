@@ -7,5 +7,6 @@ and checked reading / atomic writing of text files
 from awdrnn.text import cleanup
 from awdrnn.text import subwords
 from awdrnn.text import text_files
+from awdrnn.text.text_files import TextError
 
-__all__ = ["cleanup", "subwords", "text_files"]
+__all__ = ["TextError", "cleanup", "subwords", "text_files"]
