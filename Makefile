@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TF_VERSION ?= 2.21.0
+# The 2.21.0 wheel of tensorflow-text does not load (undefined symbol icudt77_dat);
+# 2.21.1 loads with tensorflow-cpu 2.21.0.
+TF_TEXT_VERSION ?= 2.21.1
 
 .PHONY: demo test bench install tensorboard clean
 
@@ -13,9 +16,12 @@ $(VENV)/.installed: setup.py pyproject.toml Makefile
 	$(PY) -m pip install --quiet "tensorflow-cpu==$(TF_VERSION)"
 	# tf-keras declares a dependency on the full `tensorflow` wheel; skip it.
 	$(PY) -m pip install --quiet --no-deps "tf-keras==$(TF_VERSION)"
-	# [examples]: matplotlib (curves.png) and tensorboard (viewer of runs/*/tb; it
-	# does not depend on tensorflow, so no second TensorFlow wheel is pulled).
-	$(PY) -m pip install --quiet -e ".[test,examples]"
+	# tensorflow-text (in-graph SentencePiece) names `tensorflow` too; skip it.
+	$(PY) -m pip install --quiet --no-deps "tensorflow-text==$(TF_TEXT_VERSION)"
+	# [examples]: matplotlib (curves.png), tensorboard (viewer of runs/*/tb; it does
+	# not depend on tensorflow, so no second TensorFlow wheel is pulled) and
+	# sentencepiece (examples/subwords.py); [text]: sentencepiece for awdrnn.text.
+	$(PY) -m pip install --quiet -e ".[test,examples,text]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -4,6 +4,10 @@ small `tensorflow-cpu` wheel; see README "Install"."""
 from setuptools import find_packages, setup
 
 TF_RANGE = ">=2.16,<2.22"
+# awdrnn.text: SentencePiece below 0.2.2, whose Viterbi breaks equal-score ties
+# unlike the copy built into tensorflow-text 2.21, so ids would differ between
+# the Python and the in-graph tokenizer on strings such as "1,000" (doc/subwords.md).
+SENTENCEPIECE = "sentencepiece>=0.1.99,<0.2.2"
 
 setup(
     name="awdrnn",
@@ -23,9 +27,15 @@ setup(
         # CPU-only: tensorflow-cpu; tf-keras must then be installed with
         # `pip install --no-deps tf-keras`, since its metadata names `tensorflow`.
         "cpu": [f"tensorflow-cpu{TF_RANGE}"],
-        # curves.png, and TensorBoard to view the tb/ logs (tensorboard does not
-        # depend on tensorflow, so tensorflow-cpu stays the only TensorFlow).
-        "examples": ["matplotlib>=3.5", f"tensorboard{TF_RANGE}"],
+        # curves.png, TensorBoard to view the tb/ logs (tensorboard does not
+        # depend on tensorflow, so tensorflow-cpu stays the only TensorFlow), and
+        # sentencepiece for examples/subwords.py.
+        "examples": ["matplotlib>=3.5", f"tensorboard{TF_RANGE}", SENTENCEPIECE],
+        # awdrnn.text (subwords). Its in-graph tokenizer also needs tensorflow-text
+        # of TensorFlow's version: with full TensorFlow `pip install
+        # tensorflow-text==<that version>`; beside tensorflow-cpu install it with
+        # --no-deps, since its metadata names `tensorflow` (see the Makefile).
+        "text": [SENTENCEPIECE],
         "test": ["pytest>=7"],
     },
 )

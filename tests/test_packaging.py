@@ -26,7 +26,6 @@ def test_examples_extra_brings_tensorboard_but_no_second_tensorflow(monkeypatch)
     # metadata); the extras must not either, or pip pulls `tensorflow` beside
     # `tensorflow-cpu`.
     assert not any(n.startswith("tensorflow") for n in names)
-    assert "sentencepiece" not in names                    # nothing uses it yet
 
 
 def test_the_makefile_installs_the_examples_extra():
