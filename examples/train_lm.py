@@ -107,13 +107,14 @@ DEMO_CORPUS = {"seed": 1, "train_tokens": 200_000, "valid_tokens": 20_000,
 # named in --override (FIXED ones never change: the checkpoint depends on them;
 # FREE ones change without --override). The other flags (--max_steps,
 # --max_minutes, --evaluate, --sample_words, ...) belong to each invocation.
-MODEL_FLAGS = ("model", "emsize", "nhid", "nlayers", "rnn_impl")
+MODEL_FLAGS = ("model", "emsize", "nhid", "nlayers", "rnn_impl", "lstm_biases")
 DROP_FLAGS = {"dropout": "dropout_kr", "dropouth": "dropouth_kr", "dropouti": "dropouti_kr",
               "dropoute": "dropoute_kr", "wdrop": "wdrop_kr"}
 TRAIN_FLAGS = ("lr", "clip", "epochs", "batch_size", "eval_batch_size", "test_batch_size",
                "bptt", "seed", "nonmono", "alpha", "beta", "wdecay", "optimizer", "when",
                "log_interval")
-FIXED_ON_RESUME = ("model", "emsize", "nhid", "nlayers", "batch_size", "optimizer")
+FIXED_ON_RESUME = ("model", "emsize", "nhid", "nlayers", "lstm_biases", "batch_size",
+                   "optimizer")
 FREE_ON_RESUME = ("log_interval",)
 
 flags.DEFINE_list("override", [], "With --resume/--finetune: saved flags that may take the "
@@ -156,9 +157,9 @@ def _configs(vocab_size, defaults):
 
 def _saved_flags(saved):
     """Flag values of a run's config.json (drop rates from its keep rates)."""
-    model, train = saved["model"], saved["train"]
-    values = {name: model[name] for name in MODEL_FLAGS}
-    values.update({name: round(1.0 - model[kr], 12) for name, kr in DROP_FLAGS.items()})
+    model, train = lm_training.saved_model_config(saved), saved["train"]
+    values = {name: getattr(model, name) for name in MODEL_FLAGS}
+    values.update({name: round(1.0 - getattr(model, kr), 12) for name, kr in DROP_FLAGS.items()})
     values.update({name: train[name] for name in TRAIN_FLAGS})
     values["when"] = [str(e) for e in train["when"]]
     return values

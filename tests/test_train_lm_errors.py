@@ -153,6 +153,9 @@ def test_resume_with_another_value_is_an_error_or_a_recorded_override(
     _expect(capsys, 2, code, "batch_size cannot be named there")
     code = train_lm(f"--save={save}", "--resume", "--batch_size=5", "--max_steps=2")
     _expect(capsys, 2, code, "its checkpoint depends on it")
+    # The LSTM bias parametrisation names the checkpoint's variables.
+    code = train_lm(f"--save={save}", "--resume", "--lstm_biases=tf", "--max_steps=2")
+    _expect(capsys, 2, code, "has --lstm_biases=pytorch")
     assert _json(save / "metrics.json")["steps"] == 1          # nothing ran
     assert train_lm(f"--save={save}", "--resume", "--max_steps=2", "--dropout=0.5",
                     "--lr=3", "--override=dropout,lr", "--sample_words=0") == 0
