@@ -20,7 +20,7 @@ def test_bench_writes_table_json_and_chart(tmp_path):
         [sys.executable, os.path.join(REPO, "bench", "run.py"), "--sizes=tiny",
          "--modes=train,infer_b1", "--paths=lstm/tf,wd_lstm/awdrnn,qrnn/awdrnn",
          "--allocators=glibc", "--warmup=1", "--rounds=1", "--out", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=300)
+        env=env, capture_output=True, text=True, timeout=900)  # a hang guard, not a speed check (slow on a loaded machine)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "speed.json").read_text())
     rows = {(r["mode"], r["path"]): r for r in result["rows"]}
