@@ -210,6 +210,9 @@ CELL_FACTORIES = {"lstm": lstm_cell_factory, "qrnn": qrnn_cell_factory}
 LMOutputs = collections.namedtuple(
     "LMOutputs", ["logits", "initial_state", "final_state", "raw_output", "dropped_output",
                   "training"])
+EncoderOutputs = collections.namedtuple(
+    "EncoderOutputs", ["raw_output", "layer_outputs", "initial_state", "final_state",
+                       "embedding", "training"])
 
 
 class LanguageModel:
@@ -261,38 +264,14 @@ class LanguageModel:
           `raw_output` (last layer, undropped) and `dropped_output`
           `[batch, time, emsize]`, and `training`.
         """
-        if self.cells is not None:
-            raise ValueError("LanguageModel can be called once per instance (one graph).")
         cfg = self.config
-        ids = tf.convert_to_tensor(ids)
-        if ids.shape.rank != 2 or not ids.dtype.is_integer:
-            raise ValueError(f"ids must be an int tensor [batch, time], got {ids.shape} {ids.dtype.name}.")
+        ids = _check_ids(ids)
         with tf.compat.v1.variable_scope(self.scope):
-            if training is None:
-                training = tf.compat.v1.placeholder_with_default(False, [], name="training")
-            dropout_masks.check_training(training)
-            embedding = tf.compat.v1.get_variable(
-                "embedding", [cfg.vocab_size, cfg.emsize], tf.float32,
-                tf.compat.v1.random_uniform_initializer(-0.1, 0.1, seed=self._seed(0)))
-            x = embedding_dropout(embedding, ids, cfg.dropoute_kr, training, seed=self._seed(1))
-            x = locked_dropout(x, cfg.dropouti_kr, training, seed=self._seed(2))
-            self.cells, initial_state, final_state = [], [], []
-            for layer in range(cfg.nlayers):
-                cell = self.cell_factory(cfg, layer, training, self._seed(10 + layer))
-                self.cells.append(cell)
-                init = tf.nest.map_structure(
-                    lambda n, l=layer: tf.compat.v1.placeholder(tf.float32, [None, n],
-                                                               name=f"state{l}"),
-                    cell.state_size)
-                x, state = run_rnn(cell, x, init, scope=f"layer{layer}", rnn_impl=cfg.rnn_impl)
-                initial_state.append(init)
-                final_state.append(state)
-                if layer != cfg.nlayers - 1:
-                    x = locked_dropout(x, cfg.dropouth_kr, training, seed=self._seed(20 + layer))
-            raw_output = x
-            dropped = locked_dropout(x, cfg.dropout_kr, training, seed=self._seed(3))
+            enc = self._encode(ids, training)
+            dropped = locked_dropout(enc.raw_output, cfg.dropout_kr, enc.training,
+                                     seed=self._seed(3))
             if cfg.tie_weights:
-                softmax_w = embedding
+                softmax_w = enc.embedding
             else:
                 softmax_w = tf.compat.v1.get_variable(
                     "softmax_w", [cfg.vocab_size, cfg.layer_units(cfg.nlayers - 1)], tf.float32,
@@ -302,7 +281,59 @@ class LanguageModel:
             flat = tf.reshape(dropped, [-1, shapes.dim(dropped, -1)])
             logits = tf.nn.bias_add(tf.matmul(flat, softmax_w, transpose_b=True), softmax_b)
             logits = tf.reshape(logits, tf.concat([tf.shape(ids), [cfg.vocab_size]], 0))
-        return LMOutputs(logits, initial_state, final_state, raw_output, dropped, training)
+        return LMOutputs(logits, enc.initial_state, enc.final_state, enc.raw_output, dropped,
+                         enc.training)
+
+    def encode(self, ids, training=None):
+        """Builds the encoder alone: embedding and recurrent layers, no decoder.
+
+        The same variables (under `scope`) and numbers as `__call__` up to
+        `raw_output`; what a task head is built on (`awdrnn.encoder_io`).
+
+        Returns:
+          `EncoderOutputs`: `raw_output` `[batch, time, units]` (last layer,
+          undropped), `layer_outputs` (each layer's undropped output),
+          `initial_state`, `final_state`, `embedding` (the variable), `training`.
+        """
+        ids = _check_ids(ids)
+        with tf.compat.v1.variable_scope(self.scope):
+            return self._encode(ids, training)
+
+    def _encode(self, ids, training):
+        if self.cells is not None:
+            raise ValueError("LanguageModel can be called once per instance (one graph).")
+        cfg = self.config
+        if training is None:
+            training = tf.compat.v1.placeholder_with_default(False, [], name="training")
+        dropout_masks.check_training(training)
+        embedding = tf.compat.v1.get_variable(
+            "embedding", [cfg.vocab_size, cfg.emsize], tf.float32,
+            tf.compat.v1.random_uniform_initializer(-0.1, 0.1, seed=self._seed(0)))
+        x = embedding_dropout(embedding, ids, cfg.dropoute_kr, training, seed=self._seed(1))
+        x = locked_dropout(x, cfg.dropouti_kr, training, seed=self._seed(2))
+        self.cells, initial_state, final_state, layer_outputs = [], [], [], []
+        for layer in range(cfg.nlayers):
+            cell = self.cell_factory(cfg, layer, training, self._seed(10 + layer))
+            self.cells.append(cell)
+            init = tf.nest.map_structure(
+                lambda n, l=layer: tf.compat.v1.placeholder(tf.float32, [None, n],
+                                                           name=f"state{l}"),
+                cell.state_size)
+            x, state = run_rnn(cell, x, init, scope=f"layer{layer}", rnn_impl=cfg.rnn_impl)
+            initial_state.append(init)
+            final_state.append(state)
+            layer_outputs.append(x)
+            if layer != cfg.nlayers - 1:
+                x = locked_dropout(x, cfg.dropouth_kr, training, seed=self._seed(20 + layer))
+        return EncoderOutputs(layer_outputs[-1], layer_outputs, initial_state, final_state,
+                              embedding, training)
+
+
+def _check_ids(ids):
+    ids = tf.convert_to_tensor(ids)
+    if ids.shape.rank != 2 or not ids.dtype.is_integer:
+        raise ValueError(f"ids must be an int tensor [batch, time], got {ids.shape} {ids.dtype.name}.")
+    return ids
 
 
 def token_losses(logits, targets):
