@@ -28,7 +28,10 @@ the saved values (`tf.compat.v1.train.init_from_checkpoint`), so the usual
             sess.run(tf.compat.v1.global_variables_initializer())   # saved weights
 
 The direction is read from the run's config (a `direction` entry of its
-model, train or extra section; "forward" when there is none).
+model, train or extra section; "forward" when there is none) and recorded;
+the encoder does not reverse anything itself: a backward encoder is fed
+text reversed in time, as its LM was. A runnable example that trains a tiny
+LM first is in doc/fine_tuning.md.
 """
 
 import dataclasses
