@@ -67,7 +67,7 @@ def _check_stages(per_stage_gradients):
                 after = {g: sess.run(ts) for g, ts in tracked.items()}
                 for g in range(3):
                     changed = [not np.array_equal(b, a) for b, a in zip(before[g], after[g])]
-                    if g in unfreezing.unfrozen_groups(stage, 3):
+                    if g in [[2], [1, 2], [0, 1, 2]][stage]:  # by hand: top group first
                         assert all(changed), (stage, g, changed)
                     else:
                         assert not any(changed), (stage, g, changed)
