@@ -88,7 +88,10 @@ class LMGraph:
         self.global_step = tf.compat.v1.train.get_or_create_global_step()
         self.lr_applied, self.beta1 = learning_rate(cfg, self.global_step, total_steps, self.lr)
         if cfg.optimizer == "adamw":
-            grads_and_vars = list(zip(grads, self.model_vars))  # decay decoupled, below
+            # Decay decoupled (below); AdamW updates every row anyway, so the
+            # embedding's sparse gradient goes in dense.
+            grads_and_vars = [(tf.convert_to_tensor(grad), v)
+                              for grad, v in zip(grads, self.model_vars)]
             opt = AdamWOptimizer(self.lr_applied, beta1=self.beta1, beta2=cfg.adam_beta2,
                                  weight_decay=cfg.wdecay)
         elif cfg.optimizer == "adam":
@@ -127,6 +130,10 @@ def learning_rate(cfg, step, total_steps, lr):
         stlr:      lr_t = lr * slanted_triangular(u, T, 1)      beta1 = adam_beta1
         one_cycle: lr_t = lr * one_cycle(u, T, 1)[0]            beta1 = one_cycle(u, T, 1, moms)[1]
 
+(one_cycle cycles beta1 for "adamw" only, whose bias correction uses the
+current beta1 as PyTorch's does; TF's `AdamOptimizer` accumulates `beta1**t`
+from the beta1 of its first step, so "adam" keeps `adam_beta1`.)
+
     Both schedules are proportional to their peak rate, so computing them
     with peak 1 and multiplying by the fed `lr` (base rate times `seq_len /
     bptt`) keeps the variable-BPTT rescaling; the formulas are those of
@@ -153,6 +160,8 @@ def learning_rate(cfg, step, total_steps, lr):
     except ValueError as e:
         raise ValueError(f"lr_schedule={cfg.lr_schedule!r} over {total_steps} steps "
                          f"(epochs={cfg.epochs} times the steps of an epoch): {e}") from None
+    if cfg.optimizer != "adamw":  # TF's Adam keeps beta1**t from its first beta1
+        beta1 = cfg.adam_beta1
     return lr * factor, beta1
 
 

@@ -72,7 +72,7 @@ class TrainConfig:
     "constant" (`lr`, divided by 10 after the `when` epochs), or "stlr" /
     "one_cycle" (`awdrnn.training.schedules`, in the graph, from the global
     step, peak `lr`, over `epochs` times the steps of an epoch of `bptt`-long
-    segments; see `lm_graph.learning_rate`); one_cycle also cycles Adam's
+    segments; see `lm_graph.learning_rate`); one_cycle also cycles AdamW's
     beta1 from `moms[0]` down to `moms[1]` and back. `backward`: train on
     each split's reversed token stream (`awdrnn.backward_lm`).
     """
