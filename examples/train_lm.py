@@ -83,12 +83,13 @@ flags.DEFINE_float("wdecay", 1.2e-6, "Weight decay.")
 flags.DEFINE_enum("optimizer", "sgd", list(lm_training.OPTIMIZERS),
                   "sgd: NT-ASGD (SGD, then averaging once validation stalls); adam; adamw: "
                   "Adam with decoupled weight decay (--wdecay).")
-flags.DEFINE_float("adam_beta1", 0.9, "Adam/AdamW beta1 (one_cycle cycles it over --moms).")
+flags.DEFINE_float("adam_beta1", 0.9, "Adam/AdamW beta1 (with adamw, one_cycle cycles it "
+                   "over --moms instead).")
 flags.DEFINE_float("adam_beta2", 0.999, "Adam/AdamW beta2.")
 flags.DEFINE_enum("lr_schedule", "constant", list(lm_training.LR_SCHEDULES),
                   "constant: --lr (and --when); stlr: slanted triangular; one_cycle: "
                   "fastai's one-cycle, peak --lr, over --epochs.")
-flags.DEFINE_list("moms", ["0.95", "0.85"], "With one_cycle and Adam/AdamW: beta1 at the start "
+flags.DEFINE_list("moms", ["0.95", "0.85"], "With one_cycle and adamw: beta1 at the start "
                   "and end, beta1 at the peak rate.")
 flags.DEFINE_bool("backward", False, "Backward LM: train on the reversed token stream of "
                   "each split (saved with the run).")

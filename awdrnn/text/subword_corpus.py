@@ -11,11 +11,11 @@ gives word-level corpora, so the `lm_training.Trainer` takes either:
     folder = tempfile.mkdtemp()
     for split in ("train", "valid", "test"):
         with open(os.path.join(folder, f"{split}.txt"), "w") as f:
-            f.write("the cat sat on the mat .\\nthe dog sat on the log .\\n" * 20)
+            f.write("".join(f"the {i} cats sat on mat {i % 7}\\n" for i in range(300)))
     subwords.train_model([os.path.join(folder, "train.txt")], os.path.join(folder, "sp"),
-                         vocab_size=30)
+                         vocab_size=40)
     c = subword_corpus.SubwordCorpus(folder, os.path.join(folder, "sp.model"))
-    print(len(c.vocab), c.train[:6], c.words["valid"])     # 30 [2 ...] 320
+    print(len(c.vocab), c.train[:3], c.words["valid"])     # 40 [2 ...] 2400
 
 Words (for per-word perplexity, `awdrnn.word_perplexity`): the
 whitespace-separated words of a line plus one for its end, as word-level
