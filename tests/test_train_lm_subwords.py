@@ -6,7 +6,6 @@ in test_train_lm_errors.py); one bad input also runs as a subprocess, as a
 user runs it, to see the single `error:` line without a traceback.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from absl import flags
 import lm_test_data
 from awdrnn import presets
 from awdrnn.text import subwords
+import scripts
 from scripts import python_command
 from text_samples import generated_lines, write_lines
 
@@ -39,9 +39,7 @@ def raw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def train_lm():
-    spec = importlib.util.spec_from_file_location("train_lm_subword_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = scripts.script_module(SCRIPT)
 
     def run(*args):
         flags.FLAGS.unparse_flags()
