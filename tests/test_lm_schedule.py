@@ -86,23 +86,25 @@ def test_constant_schedule_is_the_fed_rate():
     assert g.beta1 == 0.9
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "adam"])
-def test_one_step_applies_the_scheduled_rate(optimizer):
+@pytest.mark.parametrize("optimizer,wdecay", [("adamw", 0.5), ("adam", 0.0)])
+def test_one_step_applies_the_scheduled_rate(optimizer, wdecay):
     # Adam's first step moves each weight by lr * g / (|g| + eps'): -lr * sign(g)
-    # wherever |g| >> eps, whatever beta1 (m-hat = g at t = 1). No decay, no clipping.
-    g = _graph(lr_schedule="one_cycle", lr=0.01, optimizer=optimizer, wdecay=0.0, clip=0.0)
+    # wherever |g| >> eps, whatever beta1 (m-hat = g at t = 1); AdamW first
+    # shrinks it by lr * wdecay (decoupled: the gradient is the loss's). No clipping.
+    g = _graph(lr_schedule="one_cycle", lr=0.01, optimizer=optimizer, wdecay=wdecay, clip=0.0)
     feed = _feed(g, 0.01 * 3 / 4)
-    index = [v.op.name for v in g.model_vars].index("lm/softmax_b")
-    bias = g.model_vars[index]
+    index = [v.op.name for v in g.model_vars].index("lm/embedding")  # tied: all rows
+    var = g.model_vars[index]
     with new_session(g.graph) as sess:
         sess.run(g.init)
         g.global_step.load(40, sess)
-        before, grad = sess.run([bias, g.dense_grads[index]], feed)
+        before, grad = sess.run([var, g.dense_grads[index]], feed)
         sess.run(g.step_op, feed)
-        after = sess.run(bias)
+        after = sess.run(var)
     big = np.abs(grad) > 1e-4
     assert big.sum() >= 5
-    want = -one_cycle(40, 0.01, (0.95, 0.85))[0] * 3 / 4 * np.sign(grad[big])
+    lr = one_cycle(40, 0.01, (0.95, 0.85))[0] * 3 / 4
+    want = -lr * wdecay * before[big] - lr * np.sign(grad[big])
     np.testing.assert_allclose(after[big] - before[big], want, rtol=1e-3)
 
 
