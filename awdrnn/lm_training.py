@@ -580,7 +580,8 @@ class Trainer:
                  f"valid ppl {record['valid_ppl']:8.2f}{self._word_ppl_text(word_ppl)}"
                  f"{' (averaged)' if averaged else ''}"
                  f"{' *' if improved else ''}")
-        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"])
+        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"],
+                      valid_word_ppl=word_ppl)
         if partial:
             return
         if st["stage"] == "finetune":
