@@ -48,3 +48,24 @@ def test_trainer_feeds_the_reversed_stream(data, tmp_path, backward):
         assert json.load(f)["train"]["backward"] is backward
     _, saved_train, _ = lm_training.load_config(str(tmp_path))
     assert saved_train.backward is backward
+
+
+def test_backward_sample_ends_with_the_prime(data):
+    # A backward model grows the text leftwards: the prime is the text's end,
+    # and the ids it is fed are the prime's reversed.
+    from awdrnn import generation, lm_graph, lm_model
+    from tf_session import new_session
+    g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=len(data.vocab), emsize=4, nhid=4,
+                                           nlayers=1), graph_seed=2, batch_size=1)
+    words = [w for w in data.vocab.words if w != corpus.EOS][5:8]
+    fed, feed = [], g.feed
+    g.feed = lambda x, state, y=None, training=False: fed.append(x) or feed(x, state, y, training)
+    with new_session(g.graph) as sess:
+        sess.run(g.init)
+        text = generation.sample_text(sess, g, data.vocab, 6, seed=1, prime=" ".join(words),
+                                      backward=True)
+        ids = generation.sample_ids(sess, g, 6, seed=1, prime_ids=fed[0][0])
+    # In reading order: the sampled ids reversed, then the prime.
+    reading = [w for w in data.vocab.decode(ids[::-1]) if w != corpus.EOS] + words
+    assert text.split() == reading, text
+    np.testing.assert_array_equal(fed[0], [data.vocab.encode(words[::-1])])

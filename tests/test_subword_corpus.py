@@ -107,3 +107,24 @@ def test_bad_model_and_files(folder, tmp_path):
         subword_corpus.SubwordCorpus(str(bad), str(folder / "sp.model"))
     with pytest.raises(corpus.CorpusError, match="does not exist"):
         subword_corpus.SubwordCorpus(str(tmp_path / "nope"), str(folder / "sp.model"))
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_sample_text_decodes_pieces_around_the_prime(data, backward):
+    from awdrnn import generation
+    g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=len(data.vocab), emsize=4, nhid=4,
+                                           nlayers=1), graph_seed=2, batch_size=1)
+    fed, feed = [], g.feed
+    g.feed = lambda x, state, y=None, training=False: fed.append(x) or feed(x, state, y, training)
+    prime = "the dog sat"
+    pieces = data.vocab.model.encode_lines([prime], add_bos=False, add_eos=False)[0].tolist()
+    with new_session(g.graph) as sess:
+        sess.run(g.init)
+        text = generation.sample_text(sess, g, data.vocab, 8, seed=1, prime=prime,
+                                      backward=backward)
+    if backward:  # the prime ends a line: fed as eos and its pieces reversed
+        assert fed[0][0].tolist() == [subwords.EOS_ID] + pieces[::-1]
+        assert text.endswith(prime + "\n"), text
+    else:  # the prime starts a line: bos then its pieces
+        assert fed[0][0].tolist() == [subwords.BOS_ID] + pieces
+        assert text.startswith(prime), text
