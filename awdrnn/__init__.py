@@ -16,15 +16,18 @@ in `awdrnn.rnn_cell`, usable without setting `TF_USE_LEGACY_KERAS`.
 """
 
 from awdrnn import asgd
+from awdrnn import backward_lm
 from awdrnn import bptt
 from awdrnn import corpus
 from awdrnn import generation
 from awdrnn import lm_graph
 from awdrnn import lm_model
 from awdrnn import lm_training
+from awdrnn import presets
 from awdrnn import regularizers
 from awdrnn import rnn_cell
 from awdrnn import synthetic_corpus
+from awdrnn import word_perplexity
 from awdrnn.dropout_masks import MaskUpdate
 from awdrnn.dropout_masks import PersistentMask
 from awdrnn.fast_rnn import dynamic_rnn
@@ -54,6 +57,7 @@ __all__ = [
     "VariationalDropout",
     "WeightDropLSTMCell",
     "asgd",
+    "backward_lm",
     "bptt",
     "corpus",
     "dynamic_qrnn",
@@ -64,7 +68,9 @@ __all__ = [
     "lm_model",
     "lm_training",
     "locked_dropout",
+    "presets",
     "regularizers",
     "rnn_cell",
     "synthetic_corpus",
+    "word_perplexity",
 ]

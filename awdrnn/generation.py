@@ -65,19 +65,41 @@ def sample_ids(session, g, num_words, temperature=1.0, seed=None, prime_ids=(0,)
     return out
 
 
-def sample_text(session, g, vocab, num_words=100, temperature=1.0, seed=None, prime=None):
+def sample_text(session, g, vocab, num_words=100, temperature=1.0, seed=None, prime=None,
+                backward=False):
     """Samples text, one sentence per line (`<eos>` becomes a line break).
 
     Args:
+      vocab: the run's vocabulary: a word-level `corpus.Vocabulary`, or a
+        `subword_corpus.SubwordVocabulary` (then `num_words` counts pieces, and
+        the text is decoded by its SentencePiece model).
       prime: optional starting words (space separated); the text starts with
         them and continues with the `num_words` sampled words. Default: `<eos>`
         (not shown), i.e. start a new sentence.
+      backward: the model is a backward LM (`TrainConfig.backward`): it reads
+        text right to left, so the prime is the text's *end* and the sample
+        grows leftwards; the text is returned in reading order.
     """
-    words = prime.split() if prime else [EOS]
-    prime_ids = vocab.encode(words, "prime")
+    subword = hasattr(vocab, "decode_lines")
+    if subword:
+        from awdrnn.text import subwords
+        if backward:  # the prime ends a line: its pieces and eos, reversed
+            prime_ids = (vocab.encode_text(prime)[1:] + [subwords.EOS_ID] if prime
+                         else [subwords.BOS_ID])
+        else:
+            prime_ids = vocab.encode_text(prime) if prime else [subwords.EOS_ID]
+        shown = prime_ids if prime else []
+    else:
+        shown = prime.split() if prime else []
+        prime_ids = list(vocab.encode(shown or [EOS], "prime"))
+    if backward:
+        prime_ids = prime_ids[::-1]
     ids = sample_ids(session, g, num_words, temperature, seed, prime_ids)
+    if subword:
+        return vocab.decode_lines(ids[::-1] + shown if backward else shown + ids)
+    words = vocab.decode(ids[::-1]) + shown if backward else shown + vocab.decode(ids)
     lines = [[]]
-    for word in (words if prime else []) + vocab.decode(ids):
+    for word in words:
         if word == EOS:
             lines.append([])
         else:

@@ -10,7 +10,10 @@ batch-1 test evaluation). The training step:
 
     loss  = mean(-log p(y | x)) + AR(dropped h_L) + TAR(raw h_L)
     g     = clip_by_global_norm(d loss / d w, clip) + wdecay * w   (norm of the dense g)
-    w    <- SGD or Adam(w, g, lr)            then, once switched on, avg <- average
+    w    <- SGD, Adam or AdamW(w, g, lr)     then, once switched on, avg <- average
+The rate applied is the fed `lr` (base rate times `seq_len / bptt`), times
+the stlr / one-cycle factor of the global step when `lr_schedule` asks for
+one (`learning_rate`); AdamW takes `wdecay` as its decoupled decay instead.
 `evaluate` gives the mean cross-entropy of a text with the state carried
 across segments; `save_model` / `restore_model` write and read the model's
 variables (shapes checked first).
@@ -28,6 +31,8 @@ import tensorflow as tf
 
 from awdrnn import asgd, bptt, clipping, corpus, lm_model, regularizers
 from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.training import schedules
+from awdrnn.training.adamw import AdamWOptimizer
 
 
 class LMGraph:
@@ -39,9 +44,12 @@ class LMGraph:
       graph_seed: graph-level random seed (dropout masks).
       batch_size: static batch size of `ids` (None: any). Lets an
         inference-only graph pick the fastest path for that batch.
+      total_steps: steps the stlr / one_cycle learning-rate schedule spans
+        (needed with those `train_config.lr_schedule`s).
     """
 
-    def __init__(self, model_config, train_config=None, graph_seed=None, batch_size=None):
+    def __init__(self, model_config, train_config=None, graph_seed=None, batch_size=None,
+                 total_steps=None):
         self.graph = tf.Graph()
         with self.graph.as_default():
             if graph_seed is not None:
@@ -63,12 +71,12 @@ class LMGraph:
             self.model_saver = tf.compat.v1.train.Saver(self.model_vars, max_to_keep=None,
                                                         save_relative_paths=True)
             if train_config is not None:
-                self._build_training(train_config)
+                self._build_training(train_config, total_steps)
             self.init = tf.group(tf.compat.v1.global_variables_initializer(),
                                  tf.compat.v1.local_variables_initializer())
         self.graph.finalize()
 
-    def _build_training(self, cfg):
+    def _build_training(self, cfg, total_steps):
         self.lr = tf.compat.v1.placeholder(tf.float32, [], name="lr")
         self.ar = regularizers.activation_regularization(self.out.dropped_output, cfg.alpha)
         self.tar = regularizers.temporal_activation_regularization(self.out.raw_output, cfg.beta)
@@ -78,10 +86,19 @@ class LMGraph:
         grads, self.grad_norm = clipping.clip_by_global_norm(grads, cfg.clip)
         grads_and_vars = regularizers.add_weight_decay(zip(grads, self.model_vars), cfg.wdecay)
         self.global_step = tf.compat.v1.train.get_or_create_global_step()
-        if cfg.optimizer == "adam":
-            opt = tf.compat.v1.train.AdamOptimizer(self.lr)
+        self.lr_applied, self.beta1 = learning_rate(cfg, self.global_step, total_steps, self.lr)
+        if cfg.optimizer == "adamw":
+            # Decay decoupled (below); AdamW updates every row anyway, so the
+            # embedding's sparse gradient goes in dense.
+            grads_and_vars = [(tf.convert_to_tensor(grad), v)
+                              for grad, v in zip(grads, self.model_vars)]
+            opt = AdamWOptimizer(self.lr_applied, beta1=self.beta1, beta2=cfg.adam_beta2,
+                                 weight_decay=cfg.wdecay)
+        elif cfg.optimizer == "adam":
+            opt = tf.compat.v1.train.AdamOptimizer(self.lr_applied, beta1=self.beta1,
+                                                   beta2=cfg.adam_beta2)
         else:
-            opt = tf.compat.v1.train.GradientDescentOptimizer(self.lr)
+            opt = tf.compat.v1.train.GradientDescentOptimizer(self.lr_applied)
         train_op = opt.apply_gradients(grads_and_vars, global_step=self.global_step)
         self.averager = asgd.WeightAverager(self.model_vars)
         with tf.control_dependencies([train_op]):
@@ -102,6 +119,50 @@ class LMGraph:
         else:
             feed[self.training] = training
         return feed
+
+
+def learning_rate(cfg, step, total_steps, lr):
+    """The learning rate applied and Adam's beta1 at `step`, in the graph.
+
+    With `u = step` (updates done) and `T = total_steps`:
+
+        constant:  lr_t = lr                                    beta1 = adam_beta1
+        stlr:      lr_t = lr * slanted_triangular(u, T, 1)      beta1 = adam_beta1
+        one_cycle: lr_t = lr * one_cycle(u, T, 1)[0]            beta1 = one_cycle(u, T, 1, moms)[1]
+
+(one_cycle cycles beta1 for "adamw" only, whose bias correction uses the
+current beta1 as PyTorch's does; TF's `AdamOptimizer` accumulates `beta1**t`
+from the beta1 of its first step, so "adam" keeps `adam_beta1`.)
+
+    Both schedules are proportional to their peak rate, so computing them
+    with peak 1 and multiplying by the fed `lr` (base rate times `seq_len /
+    bptt`) keeps the variable-BPTT rescaling; the formulas are those of
+    `awdrnn.training.schedules` (cut_frac 0.1, ratio 32; pct_start 0.3,
+    div_factor 25, final_div 25e4).
+
+    Args:
+      cfg: `TrainConfig`.
+      step: int tensor, the global step.
+      total_steps: T (required unless `cfg.lr_schedule == "constant"`).
+      lr: float32 scalar tensor, the fed rate.
+
+    Returns:
+      `(lr_t, beta1)`: float32 tensor and float or tensor.
+    """
+    if cfg.lr_schedule == "constant":
+        return lr, cfg.adam_beta1
+    if total_steps is None:
+        raise ValueError(f"lr_schedule={cfg.lr_schedule!r} needs total_steps.")
+    try:
+        if cfg.lr_schedule == "stlr":
+            return lr * schedules.slanted_triangular(step, total_steps, 1.0), cfg.adam_beta1
+        factor, beta1 = schedules.one_cycle(step, total_steps, 1.0, moms=cfg.moms)
+    except ValueError as e:
+        raise ValueError(f"lr_schedule={cfg.lr_schedule!r} over {total_steps} steps "
+                         f"(epochs={cfg.epochs} times the steps of an epoch): {e}") from None
+    if cfg.optimizer != "adamw":  # TF's Adam keeps beta1**t from its first beta1
+        beta1 = cfg.adam_beta1
+    return lr * factor, beta1
 
 
 def evaluate(session, g, ids, batch_size, bptt_len):

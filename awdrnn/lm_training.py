@@ -42,14 +42,15 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
+from awdrnn import asgd, backward_lm, bptt, checkpoints, corpus, lm_model, word_perplexity
 from awdrnn.lm_curves import plot_curves  # noqa: F401  (re-exported)
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
     Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
     LMGraph, check_checkpoint_shapes, evaluate, restore_model, restore_variables, save_model)
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+LR_SCHEDULES = ("constant", "stlr", "one_cycle")
 
 
 @dataclasses.dataclass
@@ -64,6 +65,16 @@ class TrainConfig:
     averaging from the first step on, starting from the saved best model and
     stopping when validation stalls. `evaluate=False` skips validation and
     test (speed measurements only: no best model, no NT-ASGD switch).
+
+    `"adamw"` is Adam with decoupled weight decay (`wdecay` then shrinks the
+    weights by `lr * wdecay` a step instead of entering the gradient);
+    `adam_beta1`, `adam_beta2` are both Adams' betas. `lr_schedule`:
+    "constant" (`lr`, divided by 10 after the `when` epochs), or "stlr" /
+    "one_cycle" (`awdrnn.training.schedules`, in the graph, from the global
+    step, peak `lr`, over `epochs` times the steps of an epoch of `bptt`-long
+    segments; see `lm_graph.learning_rate`); one_cycle also cycles AdamW's
+    beta1 from `moms[0]` down to `moms[1]` and back. `backward`: train on
+    each split's reversed token stream (`awdrnn.backward_lm`).
     """
 
     lr: float = 30.0
@@ -85,6 +96,11 @@ class TrainConfig:
     max_minutes: float = None
     finetune: bool = False
     evaluate: bool = True
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    lr_schedule: str = "constant"
+    moms: tuple = (0.95, 0.85)
+    backward: bool = False
 
     def validate(self):
         def positive_int(name, value):
@@ -106,8 +122,27 @@ class TrainConfig:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes!r}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got "
+                             f"{self.lr_schedule!r}.")
+        self.moms = tuple(float(m) for m in self.moms)
+        for name, value in [("adam_beta1", self.adam_beta1), ("adam_beta2", self.adam_beta2)] + [
+                ("moms", m) for m in self.moms]:
+            if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+        if len(self.moms) != 2:
+            raise ValueError(f"moms must be a pair (start/end beta1, beta1 at the peak "
+                             f"rate), got {self.moms!r}.")
         self.when = tuple(int(e) for e in self.when)
         return self
+
+    def schedule_steps(self, num_train_tokens):
+        """Steps the stlr / one_cycle schedule spans: `epochs` times the
+        `(num_train_tokens // batch_size - 1) // bptt` segments of an epoch
+        (variable BPTT draws slightly more, shorter ones: past the end the
+        schedule holds its last value)."""
+        per_epoch = max(1, (num_train_tokens // self.batch_size - 1) // self.bptt)
+        return self.epochs * per_epoch
 
 
 def _ppl(loss):
@@ -128,7 +163,8 @@ def load_config(save_dir):
     saved = checkpoints.read_json(path)
     model_config = saved_model_config(saved)
     train_config = TrainConfig(**saved["train"])
-    vocab = corpus.Vocabulary.load(os.path.join(save_dir, "vocab.txt"))
+    from awdrnn.text import subword_corpus  # imports sentencepiece
+    vocab = subword_corpus.load_run_vocabulary(save_dir)
     return model_config, train_config, vocab
 
 
@@ -187,6 +223,8 @@ class Trainer:
         if len(data.vocab) != self.mcfg.vocab_size:
             raise ValueError(f"vocab_size={self.mcfg.vocab_size} but the vocabulary has "
                              f"{len(data.vocab)} words.")
+        if self.cfg.backward:
+            self.data = data = backward_lm.reversed_corpus(data)
         self._check_data()
         self.state = self._fresh_state()
         self.resume = bool(resume)
@@ -203,7 +241,8 @@ class Trainer:
                 f"save folder {save_dir!r} already holds a run; pass resume=True (--resume) "
                 "to continue it, choose another folder, or delete it to start over.")
         seed = self.cfg.seed if self.state["step"] == 0 else self.cfg.seed * 1000003 + self.state["step"]
-        self.g = LMGraph(self.mcfg, self.cfg, graph_seed=seed)
+        self.g = LMGraph(self.mcfg, self.cfg, graph_seed=seed,
+                         total_steps=self.cfg.schedule_steps(len(data.train)))
         self.sampler = bptt.SegmentSampler(self.cfg.bptt, seed=self.cfg.seed)
         self._stop_requested = False
         self._writer = None
@@ -300,6 +339,8 @@ class Trainer:
         return dict(self.extra, **{
             "valid_ppl": None if best is None else _ppl(best),
             "test_ppl": st.get("test_ppl"),
+            "valid_word_ppl": st.get("best_val_word_ppl"),
+            "test_word_ppl": st.get("test_word_ppl"),
             "tokens_per_sec": st["tokens"] / st["train_seconds"] if st["train_seconds"] else None,
             "epochs": st["epochs"], "train_curve": st.get("train_curve", []),
             "steps": st["step"], "status": st["status"],
@@ -386,6 +427,8 @@ class Trainer:
             st["curve_offset"] = saved.get("steps", 0)
             st["stage"] = "finetune"
             st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
+            st["best_val_word_ppl"] = self._word_ppl("valid", st["best_val_loss"],
+                                                     cfg.eval_batch_size)
             self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
                      "averaging from the first step")
             sess.run(g.averager.start_op)
@@ -412,9 +455,10 @@ class Trainer:
             restore_model(sess, g, self.best.latest(), "saved model")
             test_loss = evaluate(sess, g, self.data.test, cfg.test_batch_size, cfg.bptt)
             st["test_ppl"] = _ppl(test_loss)
+            st["test_word_ppl"] = self._word_ppl("test", test_loss, cfg.test_batch_size)
             self.log(f"= end of training ({st['status']}) | best valid ppl "
-                     f"{_ppl(st['best_val_loss']):.2f} | test ppl {st['test_ppl']:.2f} "
-                     f"(batch size {cfg.test_batch_size})")
+                     f"{_ppl(st['best_val_loss']):.2f} | test ppl {st['test_ppl']:.2f}"
+                     f"{self._word_ppl_text(st['test_word_ppl'])} (batch size {cfg.test_batch_size})")
         return self._write_metrics()
 
     def _budget_exhausted(self, budget_start):
@@ -491,6 +535,17 @@ class Trainer:
                               tokens_per_sec=interval_tokens / elapsed)
                 interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
 
+    def _word_ppl(self, split, mean_loss, batch_size):
+        """Per-word perplexity of a split (`awdrnn.word_perplexity`)."""
+        return word_perplexity.word_perplexity(mean_loss, getattr(self.data, split), batch_size,
+                                               getattr(self.data.vocab, "word_starts", None))
+
+    def _word_ppl_text(self, word_ppl):
+        """` | word ppl x` for subword corpora (word-level ones: the token ppl)."""
+        if getattr(self.data.vocab, "word_starts", None) is None:
+            return ""
+        return f" | word ppl {word_ppl:8.2f}"
+
     def _end_epoch(self, sess, partial):
         g, cfg, st = self.g, self.cfg, self.state
         if st["epoch_tokens"] == 0:
@@ -510,18 +565,23 @@ class Trainer:
             if improved:
                 st["best_val_loss"] = val_loss
                 self._save_best(sess)
+        word_ppl = self._word_ppl("valid", val_loss, cfg.eval_batch_size)
+        if improved:
+            st["best_val_word_ppl"] = word_ppl
         train_loss = st["epoch_loss"] / st["epoch_tokens"]
         record = {"epoch": st["epoch"], "train_ppl": _ppl(train_loss), "valid_ppl": _ppl(val_loss),
                   "seconds": st["epoch_seconds"], "eval_seconds": time.time() - t0,
                   "tokens_per_sec": st["epoch_tokens"] / st["epoch_seconds"],
                   "lr": st["lr"], "averaged": averaged, "step": st["step"],
-                  "stage": st["stage"], "partial": partial}
+                  "stage": st["stage"], "partial": partial, "valid_word_ppl": word_ppl}
         st["epochs"].append(record)
         self.log(f"-- end of epoch {st['epoch']:3d}{' (partial)' if partial else ''} | "
                  f"{st['epoch_seconds']:6.1f} s | train ppl {record['train_ppl']:8.2f} | "
-                 f"valid ppl {record['valid_ppl']:8.2f}{' (averaged)' if averaged else ''}"
+                 f"valid ppl {record['valid_ppl']:8.2f}{self._word_ppl_text(word_ppl)}"
+                 f"{' (averaged)' if averaged else ''}"
                  f"{' *' if improved else ''}")
-        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"])
+        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"],
+                      valid_word_ppl=word_ppl)
         if partial:
             return
         if st["stage"] == "finetune":

@@ -4,7 +4,8 @@ r"""Samples text from a model trained by train_lm.py.
     python examples/generate.py --save=runs/demo --prime="the cats that"
 
 Prints the prime (if any) followed by the sampled words, one sentence per
-line. The default temperature, 0.8, is also train_lm.py's for its sample.
+line. A subword run samples `--words` pieces and decodes them with its
+`sp.model`; a backward run samples leftwards: the prime ends the text. The default temperature, 0.8, is also train_lm.py's for its sample.
 
 Loads `<save>/best` (the best validation model, averaged weights under
 NT-ASGD) with the configuration and vocabulary saved beside it.
@@ -39,10 +40,12 @@ def main(argv):
         generation.check_temperature(FLAGS.temperature)
         if FLAGS.words < 1:
             raise ValueError(f"--words must be positive, got {FLAGS.words}.")
+        _, train_config, _ = lm_training.load_config(FLAGS.save)
         sess, g, vocab = lm_training.open_best_model(FLAGS.save, batch_size=1)
         with sess:
             print(generation.sample_text(sess, g, vocab, FLAGS.words, FLAGS.temperature,
-                                         seed=FLAGS.seed, prime=FLAGS.prime))
+                                         seed=FLAGS.seed, prime=FLAGS.prime,
+                                         backward=train_config.backward))
     except (lm_training.TrainingError, corpus.CorpusError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(getattr(e, "exit_code", 2))

@@ -22,6 +22,17 @@ a saved flag given again with another value stops with an error unless
 `metrics.json`). `--max_steps`, `--max_minutes`, `--evaluate` and the sample
 flags belong to each invocation.
 
+Subword language models (doc/language_model.md, "Subword language models"):
+
+    python examples/train_lm.py --data=../shared/data/wikitext-2 \
+        --spm_model=runs/spm/sp.model --preset=multifit_small --save=runs/wt2_spm
+    python examples/train_lm.py ... --backward --save=runs/wt2_spm_bwd
+
+`--spm_model` reads `--data` as raw text (each line `bos pieces eos`);
+`--preset` sets every flag not given on the command line (awdrnn.presets);
+`--drop_mult` multiplies the five drop rates when a run starts;
+`--backward` trains on the reversed token streams.
+
 Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch
 or no run to resume, 130 interrupted (by a first Ctrl-C/SIGTERM a checkpoint
 was saved, continue with --resume; by a second one, the previous checkpoint
@@ -42,7 +53,8 @@ from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from awdrnn import (  # noqa: E402
-    checkpoints, corpus, generation, lm_model, lm_training, synthetic_corpus)
+    checkpoints, corpus, generation, lm_model, lm_training, presets, synthetic_corpus)
+from awdrnn.text import subword_corpus  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", None, "Corpus folder with train.txt, valid.txt, test.txt. "
@@ -69,7 +81,25 @@ flags.DEFINE_float("alpha", 2.0, "AR coefficient (0: off).")
 flags.DEFINE_float("beta", 1.0, "TAR coefficient (0: off).")
 flags.DEFINE_float("wdecay", 1.2e-6, "Weight decay.")
 flags.DEFINE_enum("optimizer", "sgd", list(lm_training.OPTIMIZERS),
-                  "sgd: NT-ASGD (SGD, then averaging once validation stalls); adam.")
+                  "sgd: NT-ASGD (SGD, then averaging once validation stalls); adam; adamw: "
+                  "Adam with decoupled weight decay (--wdecay).")
+flags.DEFINE_float("adam_beta1", 0.9, "Adam/AdamW beta1 (with adamw, one_cycle cycles it "
+                   "over --moms instead).")
+flags.DEFINE_float("adam_beta2", 0.999, "Adam/AdamW beta2.")
+flags.DEFINE_enum("lr_schedule", "constant", list(lm_training.LR_SCHEDULES),
+                  "constant: --lr (and --when); stlr: slanted triangular; one_cycle: "
+                  "fastai's one-cycle, peak --lr, over --epochs.")
+flags.DEFINE_list("moms", ["0.95", "0.85"], "With one_cycle and adamw: beta1 at the start "
+                  "and end, beta1 at the peak rate.")
+flags.DEFINE_bool("backward", False, "Backward LM: train on the reversed token stream of "
+                  "each split (saved with the run).")
+flags.DEFINE_string("spm_model", None, "SentencePiece .model (ids unk 0, pad 1, bos 2, eos 3; "
+                    "examples/subwords.py trains one): --data then holds raw text, each "
+                    "line encoded as bos pieces eos.")
+flags.DEFINE_enum("preset", None, sorted(presets.PRESETS), "Hyper-parameters of a paper "
+                  "(awdrnn/presets.py) for every flag not given on the command line.")
+flags.DEFINE_float("drop_mult", 1.0, "Multiplies the five drop rates when a run starts "
+                   "(presets may set it; saved as the multiplied rates).")
 flags.DEFINE_string("save", "runs/lm", "Run folder (checkpoints, metrics.json, curves.png, tb/).")
 flags.DEFINE_bool("resume", False, "Continue the run in --save exactly where it stopped, "
                   "with its saved flags (config.json); see --override.")
@@ -112,9 +142,9 @@ DROP_FLAGS = {"dropout": "dropout_kr", "dropouth": "dropouth_kr", "dropouti": "d
               "dropoute": "dropoute_kr", "wdrop": "wdrop_kr"}
 TRAIN_FLAGS = ("lr", "clip", "epochs", "batch_size", "eval_batch_size", "test_batch_size",
                "bptt", "seed", "nonmono", "alpha", "beta", "wdecay", "optimizer", "when",
-               "log_interval")
+               "log_interval", "adam_beta1", "adam_beta2", "lr_schedule", "moms", "backward")
 FIXED_ON_RESUME = ("model", "emsize", "nhid", "nlayers", "lstm_biases", "batch_size",
-                   "optimizer")
+                   "optimizer", "backward")
 FREE_ON_RESUME = ("log_interval",)
 
 flags.DEFINE_list("override", [], "With --resume/--finetune: saved flags that may take the "
@@ -131,10 +161,16 @@ def _flag(name, defaults):
 def _configs(vocab_size, defaults):
     """`(LMConfig, TrainConfig)` from the flags; `defaults` for flags not given."""
     f = lambda name: _flag(name, defaults)  # noqa: E731
-    keep = lambda name: 1.0 - f(name)  # noqa: E731  salesforce drop rate -> keep rate
+    mult = f("drop_mult")
+    keep = lambda name: 1.0 - f(name) * mult  # noqa: E731  salesforce drop rate -> keep rate
+    if not mult >= 0.0:
+        raise ValueError(f"--drop_mult must be >= 0, got {mult!r}.")
     for name in DROP_FLAGS:
         if not 0.0 <= f(name) < 1.0:
             raise ValueError(f"--{name} is a drop rate and must be in [0, 1), got {f(name)!r}.")
+        if not f(name) * mult < 1.0:
+            raise ValueError(f"--{name}={f(name)} times --drop_mult={mult} is {f(name) * mult}, "
+                             "not a drop rate below 1; lower --drop_mult.")
     model_config = lm_model.LMConfig(
         vocab_size=vocab_size, emsize=f("emsize"), nhid=f("nhid"), nlayers=f("nlayers"),
         model=f("model"), dropout_kr=keep("dropout"), dropouth_kr=keep("dropouth"),
@@ -144,6 +180,10 @@ def _configs(vocab_size, defaults):
         when = tuple(int(e) for e in f("when"))
     except ValueError:
         raise ValueError(f"--when must be a comma-separated list of epochs, got {f('when')!r}.") from None
+    try:
+        moms = tuple(float(m) for m in f("moms"))
+    except ValueError:
+        raise ValueError(f"--moms must be two comma-separated numbers, got {f('moms')!r}.") from None
     train_config = lm_training.TrainConfig(
         lr=f("lr"), clip=f("clip"), epochs=f("epochs"), batch_size=f("batch_size"),
         eval_batch_size=f("eval_batch_size"), test_batch_size=f("test_batch_size"),
@@ -151,7 +191,8 @@ def _configs(vocab_size, defaults):
         beta=f("beta"), wdecay=f("wdecay"), optimizer=f("optimizer"), when=when,
         log_interval=f("log_interval"), max_steps=f("max_steps"),
         max_minutes=f("max_minutes"), finetune=f("finetune"),
-        evaluate=f("evaluate"))
+        evaluate=f("evaluate"), adam_beta1=f("adam_beta1"), adam_beta2=f("adam_beta2"),
+        lr_schedule=f("lr_schedule"), moms=moms, backward=f("backward"))
     return model_config.validate(), train_config.validate()
 
 
@@ -162,6 +203,8 @@ def _saved_flags(saved):
     values.update({name: round(1.0 - getattr(model, kr), 12) for name, kr in DROP_FLAGS.items()})
     values.update({name: train[name] for name in TRAIN_FLAGS})
     values["when"] = [str(e) for e in train["when"]]
+    values["moms"] = [str(m) for m in train["moms"]]
+    values["drop_mult"] = 1.0  # the saved drop rates are the multiplied ones
     return values
 
 
@@ -198,8 +241,17 @@ def _saved_run():
             f"it takes flags saved with a run that may change: "
             f"{', '.join(n for n in values if n not in FIXED_ON_RESUME + FREE_ON_RESUME)}.")
     extra = dict(saved["extra"])
+    for name, why in (("drop_mult", "it multiplies the drop rates when a run starts; the run's "
+                       "saved rates are the multiplied ones: give them with --override"),
+                      ("preset", "the run keeps the flags it started with")):
+        if FLAGS[name].present and FLAGS[name].value != extra.get(name, FLAGS[name].default):
+            raise lm_training.DataError(
+                f"--{name}={FLAGS[name].value} cannot be given with --{verb.replace('-', '')}: "
+                f"{why} (the run in {FLAGS.save!r} has {extra.get(name)!r}); drop --{name}.")
     changes = []
     for name, old in values.items():
+        if name == "drop_mult":
+            continue
         new = FLAGS[name].value
         if not FLAGS[name].present or name in FREE_ON_RESUME or _same(new, old):
             continue
@@ -256,19 +308,46 @@ def _keep_generated_corpus(tmp_folder):
     shutil.move(tmp_folder, folder)
 
 
+def _spm_model(extra):
+    """The SentencePiece model of this run, or None (word-level data)."""
+    if FLAGS.resume or FLAGS.finetune:
+        saved = os.path.join(FLAGS.save, subword_corpus.MODEL_FILE)
+        if os.path.isfile(saved):
+            return saved
+    if FLAGS.spm_model is not None:
+        if FLAGS.data is None and not (FLAGS.resume or FLAGS.finetune):
+            raise lm_training.DataError(
+                f"--spm_model={FLAGS.spm_model} needs --data, a folder of raw train.txt, "
+                "valid.txt and test.txt to encode with it.")
+        extra["spm_model"] = os.path.abspath(FLAGS.spm_model)
+    return FLAGS.spm_model
+
+
+def _load_data(folder, spm_model):
+    if spm_model is None:
+        return corpus.Corpus(folder)
+    return subword_corpus.SubwordCorpus(folder, spm_model)
+
+
 def run():
     if FLAGS.resume or FLAGS.finetune:
         defaults, extra, folder = _saved_run()
     else:
         defaults = DEMO_CONFIG if FLAGS.data is None else {}
-        extra, folder = {"data": os.path.abspath(FLAGS.data or "")}, FLAGS.data
+        if FLAGS.preset is not None:
+            defaults = dict(defaults, **presets.get(FLAGS.preset))
+        extra, folder = {"data": os.path.abspath(FLAGS.data or ""),
+                         "preset": FLAGS.preset}, FLAGS.data
+    if not (FLAGS.resume or FLAGS.finetune):
+        extra["drop_mult"] = _flag("drop_mult", defaults)
+    spm_model = _spm_model(extra)
     tmp_corpus = None
     try:
         try:  # flag values the library rejects: a message, not a traceback
             _configs(2, defaults)  # before anything is written
             if folder is None:
                 tmp_corpus, extra, message = _generated_corpus()
-            data = corpus.Corpus(tmp_corpus or folder)
+            data = _load_data(tmp_corpus or folder, spm_model)
             model_config, train_config = _configs(len(data.vocab), defaults)
             trainer = lm_training.Trainer(model_config, train_config, data, FLAGS.save,
                                           resume=FLAGS.resume, extra_metrics=extra)
@@ -280,8 +359,15 @@ def run():
     finally:
         if tmp_corpus is not None and os.path.isdir(tmp_corpus):
             shutil.rmtree(tmp_corpus)
-    print(f"data: {len(data.vocab)} words; {len(data.train)} / {len(data.valid)} / "
-          f"{len(data.test)} tokens (train / valid / test)")
+    unit = "words" if spm_model is None else f"pieces of {spm_model}"
+    print(f"data: {len(data.vocab)} {unit}; {len(data.train)} / {len(data.valid)} / "
+          f"{len(data.test)} tokens (train / valid / test)"
+          + (f"; {data.words['valid']} / {data.words['test']} words (valid / test)"
+             if spm_model else "") + ("; backward (reversed streams)" if train_config.backward
+                                      else ""))
+    if extra.get("preset"):
+        print(f"preset {extra['preset']}: flags not given on the command line from "
+              "awdrnn/presets.py")
     print(f"model: {model_config}")
     print(f"training: {train_config}")
     metrics = trainer.run()
@@ -291,7 +377,8 @@ def run():
         sess, g, vocab = lm_training.open_best_model(FLAGS.save, batch_size=1)
         with sess:
             text = generation.sample_text(sess, g, vocab, FLAGS.sample_words,
-                                          FLAGS.temperature, seed=train_config.seed)
+                                          FLAGS.temperature, seed=train_config.seed,
+                                          backward=train_config.backward)
         print(f"sample (temperature {FLAGS.temperature}):\n{text}")
 
 

@@ -5,6 +5,7 @@ program: `tf.compat.v1.disable_v2_behavior()` first, then the script as
 `__main__` with its own command line. In the TF2 world it runs as is.
 """
 
+import os
 import sys
 
 from conftest import TF1_WORLD
@@ -22,3 +23,21 @@ def python_command(script, *args):
     if TF1_WORLD:
         return [sys.executable, "-c", _TF1_LAUNCHER, str(script), *map(str, args)]
     return [sys.executable, str(script), *map(str, args)]
+
+
+_MODULES = {}
+
+
+def script_module(path):
+    """The example script at `path` imported as a module, once per process: its
+    absl flags can be defined only once, and several test files run its `main`."""
+    import importlib.util
+
+    path = str(path)
+    if path not in _MODULES:
+        name = "script_" + os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[path] = module
+    return _MODULES[path]

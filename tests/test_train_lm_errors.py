@@ -5,7 +5,6 @@ as on the command line) to keep these fast; test_train_lm_example.py runs it
 as a subprocess.
 """
 
-import importlib.util
 import json
 import os
 
@@ -14,6 +13,7 @@ import pytest
 from absl import flags
 
 import lm_test_data
+import scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
@@ -28,9 +28,7 @@ def small_corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def train_lm():
     """The script as a module; its flags parsed anew for each call."""
-    spec = importlib.util.spec_from_file_location("train_lm_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = scripts.script_module(SCRIPT)
 
     def run(*args):
         flags.FLAGS.unparse_flags()
