@@ -45,7 +45,7 @@ import tensorflow as tf
 
 from awdrnn import asgd, bptt, checkpoints, corpus, lm_model
 from awdrnn.training import loop
-from awdrnn.lm_curves import plot_curves  # noqa: F401  (re-exported)
+from awdrnn.lm_curves import plot_curves
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
     Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
@@ -374,6 +374,9 @@ class LMTask(loop.Task):
 
     def position_text(self, state):
         return f", token {state['position']} of each stream"
+
+    def plot_curves(self, metrics, path, log):
+        plot_curves(metrics, path, log)
 
     def nan_advice(self):
         return _nan_advice(self.cfg)

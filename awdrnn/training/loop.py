@@ -203,6 +203,12 @@ class Task:
         """Where a resumed run continues, for the log (after the epoch)."""
         return ""
 
+    def plot_curves(self, metrics, path, log):
+        """Writes `curves.png` (default: `lm_curves.plot_curves` of the epochs'
+        "train_loss" / "valid_loss" and `train_curve`)."""
+        plot_curves(metrics, path, log, train_key="train_loss", valid_key="valid_loss",
+                    quantity="loss")
+
     def nan_advice(self):
         """What to try after a non-finite loss."""
         return "Try a lower learning rate."
@@ -312,7 +318,7 @@ class TrainingLoop:
     def write_metrics(self):
         metrics = self.metrics()
         checkpoints.write_json(os.path.join(self.run_dir, "metrics.json"), metrics)
-        plot_curves(metrics, os.path.join(self.run_dir, "curves.png"), self.log)
+        self.task.plot_curves(metrics, os.path.join(self.run_dir, "curves.png"), self.log)
         return metrics
 
     def summary(self, step, values):
