@@ -19,14 +19,14 @@ from awdrnn.training import loop
 
 RNG = np.random.RandomState(0)
 W_TRUE, B_TRUE = np.array([1.5, -2.0, 0.5]), 0.7
-X = RNG.normal(size=(24, 3))
-Y = X @ W_TRUE + B_TRUE + 0.1 * RNG.normal(size=24)
+X = RNG.normal(size=(26, 3))
+Y = X @ W_TRUE + B_TRUE + 0.1 * RNG.normal(size=26)
 X_VALID = RNG.normal(size=(12, 3))
 # Validation targets from 3/4 of the true weights: the validation loss first falls
 # as w moves from 0 towards W_TRUE, then rises again (the best epoch, 3, is inside).
 Y_VALID = 0.75 * (X_VALID @ W_TRUE + B_TRUE)
 BATCH, LR = 4, 0.05
-STEPS_PER_EPOCH = len(X) // BATCH
+STEPS_PER_EPOCH = -(-len(X) // BATCH)           # 7: the last batch has 2 examples
 
 
 def _batch(i):
@@ -122,7 +122,8 @@ def test_trains_to_the_numpy_sgd_replay(tmp_path):
     assert metrics["steps"] == epochs * STEPS_PER_EPOCH and metrics["status"] == "completed"
     for e, record in enumerate(metrics["epochs"], 1):
         losses = [loss for _, _, loss in replay[(e - 1) * STEPS_PER_EPOCH + 1:e * STEPS_PER_EPOCH + 1]]
-        assert record["train_loss"] == pytest.approx(np.mean(losses), rel=1e-10)
+        sizes = [len(_batch(i)[1]) for i in range(STEPS_PER_EPOCH)]   # weighted by batch size
+        assert record["train_loss"] == pytest.approx(np.average(losses, weights=sizes), rel=1e-10)
         w_e, b_e, _ = replay[e * STEPS_PER_EPOCH]
         assert record["valid_loss"] == pytest.approx(_mse(X_VALID, Y_VALID, w_e, b_e), rel=1e-10)
     # The training loss falls, and w approaches the least-squares solution.
@@ -175,7 +176,7 @@ def test_budget_stop_and_interrupt_then_resume_continue_exactly(tmp_path):
     with pytest.raises(Interrupted, match="interrupted at step 10"):
         holder["loop"].run()
     state = checkpoints.read_json(os.path.join(_latest(tmp_path), "state.json"))
-    assert (state["step"], state["epoch"], state["batch"]) == (10, 2, 4)
+    assert (state["step"], state["epoch"], state["batch"]) == (10, 2, 3)
     metrics = _run(tmp_path, epochs=3, resume=True)
     assert metrics["steps"] == total and metrics["status"] == "completed"
     w, b = _saved(_latest(tmp_path))
@@ -186,20 +187,20 @@ def test_budget_stop_and_interrupt_then_resume_continue_exactly(tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    with pytest.raises(NaNLoss, match=r"loss is nan at step 9 \(epoch 2, batch 2\); training "
-                                      r"stopped\. The last good checkpoint is kept: .*ckpt-6") as e:
+    with pytest.raises(NaNLoss, match=r"loss is nan at step 10 \(epoch 2, batch 2\); training "
+                                      r"stopped\. The last good checkpoint is kept: .*ckpt-7") as e:
         _run(tmp_path, Regression(poison=(2, 2)), epochs=3)
     assert e.value.exit_code == 3
     latest = _latest(tmp_path)
-    assert os.path.basename(latest) == "ckpt-6"
-    assert checkpoints.read_json(os.path.join(latest, "state.json"))["step"] == 6
+    assert os.path.basename(latest) == "ckpt-7"
+    assert checkpoints.read_json(os.path.join(latest, "state.json"))["step"] == 7
     w, b = _saved(latest)
-    np.testing.assert_allclose(w, _replay(6)[-1][0], rtol=1e-10)
+    np.testing.assert_allclose(w, _replay(7)[-1][0], rtol=1e-10)
     assert np.isfinite(w).all() and np.isfinite(b)
     left = [os.path.join(d, f) for d, dirs, files in os.walk(tmp_path) for f in files + dirs
             if ".tmp" in f]
     assert not left, left
-    assert checkpoints.read_json(str(tmp_path / "metrics.json"))["status"] == "nan loss at step 9"
+    assert checkpoints.read_json(str(tmp_path / "metrics.json"))["status"] == "nan loss at step 10"
 
 
 def test_a_used_folder_is_refused_and_resume_needs_a_run(tmp_path):
