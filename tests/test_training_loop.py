@@ -209,3 +209,13 @@ def test_a_used_folder_is_refused_and_resume_needs_a_run(tmp_path):
         loop.TrainingLoop(Regression(), str(tmp_path / "run"), epochs=2)
     with pytest.raises(CheckpointMismatch, match="cannot resume: .*config.json' does not exist"):
         loop.TrainingLoop(Regression(), str(tmp_path / "empty"), epochs=2, resume=True)
+
+
+class _NoRewind(Regression):
+    def advance_epoch(self, sess, state):
+        pass
+
+
+def test_an_epoch_without_data_is_an_error_not_an_endless_loop(tmp_path):
+    with pytest.raises(DataError, match=r"epoch 2 has no data: _NoRewind.train_step returned None"):
+        _run(tmp_path, _NoRewind(), epochs=2)

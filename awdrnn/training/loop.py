@@ -431,6 +431,11 @@ class TrainingLoop:
             t0 = self.clock()
             result = task.train_step(sess, st)
             if result is None:
+                if st["epoch_tokens"] == 0:  # would loop forever on an empty epoch
+                    raise DataError(
+                        f"epoch {st['epoch']} has no data: {type(task).__name__}.train_step "
+                        "returned None before any step (a task resets its data position in "
+                        "advance_epoch).")
                 return None
             dt = self.clock() - t0
             if not np.isfinite(result.loss):
