@@ -167,7 +167,7 @@ class Task:
 
     def epoch_line(self, state, record, improved):
         """The log line of an epoch's end."""
-        valid = "".join(f" | {k} {v:.5g}" for k, v in record.items()
+        valid = "".join(f" | {k.replace('_', ' ')} {v:.5g}" for k, v in record.items()
                         if k.startswith("valid") and isinstance(v, float))
         return (f"-- end of epoch {state['epoch']:3d}{' (partial)' if record['partial'] else ''}"
                 f" | {record['seconds']:6.1f} s | train loss {record['train_loss']:.5g}{valid}"
