@@ -10,6 +10,7 @@ The loop runs a `Task` (language-model pretraining and fine-tuning in
             metrics = task.evaluate(sess, state)
             if task.is_better(metrics, state): save the model to best/
         task.end_epoch(sess, state, metrics, record)  # LR drops, NT-ASGD switch
+        task.advance_epoch(sess, state)               # rewind the data
         checkpoint (atomic), metrics.json, curves.png, TensorBoard
     task.finish(sess, state, best_folder)            # e.g. the test set
 
@@ -67,10 +68,10 @@ class Task:
     """The protocol a task implements to be trained by `TrainingLoop`.
 
     Subclass it and override what differs; the methods marked *required* have
-    no default. The loop calls, in order: `build_graph` (once), `fresh_state`,
-    then in `run`: `init_op`, `restore_extras` (resume) or nothing, `start`,
-    and per epoch `train_step`... / `evaluate` / `is_better` / `end_epoch` /
-    `advance_epoch`, then `finish`.
+    no default. The loop calls, in order: `fresh_state`, `check_saved_config`
+    (resume), `build_graph` (once); then in `run`: `init_op`, `restore_extras`
+    (resume), `start`, `write_files`, and per epoch `train_step`... /
+    `evaluate` / `is_better` / `end_epoch` / `advance_epoch`, then `finish`.
 
     `state` is one JSON-serialisable dict shared by loop and task (it is the
     checkpoint's `state.json`); the loop's keys are `step`, `epoch`, `status`,
