@@ -178,7 +178,8 @@ class LMTask(loop.Task):
 
     def build_graph(self, graph_seed):
         self.g = g = LMGraph(self.mcfg, self.cfg, graph_seed=graph_seed)
-        self.graph, self.init_op, self.saver, self.saved_vars = g.graph, g.init, g.saver, g.saved_vars
+        self.graph, self.init_op = g.graph, g.init
+        self.saver, self.saved_vars = g.saver, g.saved_vars
         self.hidden = g.model.zero_state(self.cfg.batch_size)
 
     def fresh_state(self):
@@ -256,8 +257,8 @@ class LMTask(loop.Task):
             st["curve_offset"] = saved.get("steps", 0)
             st["stage"] = "finetune"
             st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
-            self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
-                     "averaging from the first step")
+            self.log(f"fine-tuning from the best model (valid ppl "
+                     f"{_ppl(st['best_val_loss']):.2f}); averaging from the first step")
             sess.run(g.averager.start_op)
         self.streams = corpus.batchify(self.data.train, cfg.batch_size)
 

@@ -121,7 +121,8 @@ def test_trains_to_the_numpy_sgd_replay(tmp_path):
     np.testing.assert_allclose(b, replay[-1][1], rtol=1e-10)
     assert metrics["steps"] == epochs * STEPS_PER_EPOCH and metrics["status"] == "completed"
     for e, record in enumerate(metrics["epochs"], 1):
-        losses = [loss for _, _, loss in replay[(e - 1) * STEPS_PER_EPOCH + 1:e * STEPS_PER_EPOCH + 1]]
+        first_step, last_step = (e - 1) * STEPS_PER_EPOCH + 1, e * STEPS_PER_EPOCH
+        losses = [loss for _, _, loss in replay[first_step:last_step + 1]]
         sizes = [len(_batch(i)[1]) for i in range(STEPS_PER_EPOCH)]   # weighted by batch size
         assert record["train_loss"] == pytest.approx(np.average(losses, weights=sizes), rel=1e-10)
         w_e, b_e, _ = replay[e * STEPS_PER_EPOCH]
