@@ -11,6 +11,9 @@
 (and `tf.train.load_checkpoint`) reads; `publish_folder` builds a folder under
 a temporary name and renames it into place, so it appears complete or not at
 all (as `checkpoints.CheckpointStore` does for checkpoint folders).
+`check_checkpoint_shapes` and `restore_variables` read such checkpoints back
+into a graph's variables, shapes checked first (any task's model, not only
+language models: `awdrnn.training.loop` restores through them).
 """
 
 import os
@@ -20,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from awdrnn import checkpoints
+from awdrnn.lm_errors import CheckpointMismatch
 
 
 def write_variables(prefix, tensors):
@@ -62,3 +66,39 @@ def publish_folder(out_dir, write_fn):
         os.rmdir(out_dir)
     os.replace(tmp, out_dir)
     return out_dir
+
+
+def check_checkpoint_shapes(prefix, variables, what="checkpoint"):
+    """Raises CheckpointMismatch unless `prefix` holds every variable with its shape.
+
+    (A v1 `Saver` restoring resource variables does not check shapes itself.)
+    """
+    try:
+        saved = dict(tf.train.list_variables(prefix))
+    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:300]
+        raise CheckpointMismatch(f"cannot read {what} {prefix!r}: {first}") from None
+    for v in variables:
+        name, shape = v.op.name, v.shape.as_list()
+        if name not in saved:
+            raise CheckpointMismatch(
+                f"{what} {prefix!r} does not match this model: it has no variable {name}.")
+        if list(saved[name]) != shape:
+            raise CheckpointMismatch(
+                f"{what} {prefix!r} does not match this model: {name} has shape "
+                f"{list(saved[name])} there but {shape} here.")
+
+
+def restore_variables(session, saver, variables, folder, what="checkpoint"):
+    """`saver.restore` from `<folder>/model`, shapes checked first.
+
+    Raises:
+      CheckpointMismatch: variables missing or of another shape.
+    """
+    check_checkpoint_shapes(os.path.join(folder, "model"), variables, what)
+    try:
+        saver.restore(session, os.path.join(folder, "model"))
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:300]
+        raise CheckpointMismatch(
+            f"{what} {folder!r} does not match this model's shape: {first}") from None

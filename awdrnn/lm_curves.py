@@ -28,9 +28,13 @@ def _finite(*values):
     return all(v is not None and np.isfinite(v) for v in values)
 
 
-def curve_figure(metrics):
+def curve_figure(metrics, train_key="train_ppl", valid_key="valid_ppl", quantity="perplexity"):
     """The matplotlib figure of `metrics` (a `metrics.json` dict), or None if it
-    holds no finite point. Needs matplotlib (`pip install awdrnn[examples]`)."""
+    holds no finite point. Needs matplotlib (`pip install awdrnn[examples]`).
+
+    `train_key` / `valid_key`: the epoch records' entries plotted (other tasks
+    of `awdrnn.training.loop` plot e.g. "train_loss" / "valid_loss"), named
+    `quantity` on the axis."""
     import matplotlib
     import matplotlib.ticker
     matplotlib.use("Agg")
@@ -43,9 +47,9 @@ def curve_figure(metrics):
             e["step"] += max(trained, default=0)
     train = [(s, p) for s, p in metrics.get("train_curve", []) if _finite(p)]
     if not train:
-        train = [(e["step"], e["train_ppl"]) for e in epochs if _finite(e.get("train_ppl"))]
-    valid = [(e["step"], e["valid_ppl"], e["partial"]) for e in epochs
-             if _finite(e.get("valid_ppl"))]
+        train = [(e["step"], e[train_key]) for e in epochs if _finite(e.get(train_key))]
+    valid = [(e["step"], e[valid_key], e["partial"]) for e in epochs
+             if _finite(e.get(valid_key))]
     if not train and not valid:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -63,7 +67,7 @@ def curve_figure(metrics):
         if not e["partial"]:
             ax.axvline(e["step"], color="0.7", ls=":", lw=0.8)
     floor = metrics.get("perplexity_floor")
-    title = "perplexity by training step"
+    title = f"{quantity} by training step"
     if valid:
         title += f": best valid {min(p for _, p, _ in valid):.2f}"
     if floor:
@@ -75,7 +79,7 @@ def curve_figure(metrics):
     ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel("training step (dotted: end of an epoch)")
-    ax.set_ylabel("perplexity")
+    ax.set_ylabel(quantity)
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -83,15 +87,15 @@ def curve_figure(metrics):
     return fig
 
 
-def plot_curves(metrics, path, log=print):
-    """Writes `curve_figure(metrics)` to `path` (PNG, atomically); without
+def plot_curves(metrics, path, log=print, **keys):
+    """Writes `curve_figure(metrics, **keys)` to `path` (PNG, atomically); without
     matplotlib, logs how to get it and writes nothing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         log("  (matplotlib is not installed: no curves.png; pip install awdrnn[examples])")
         return
-    fig = curve_figure(metrics)
+    fig = curve_figure(metrics, **keys)
     if fig is None:
         return
     import matplotlib.pyplot as plt

@@ -30,7 +30,7 @@ import os
 import tensorflow as tf
 
 from awdrnn import asgd, bptt, clipping, corpus, lm_model, regularizers
-from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.checkpoint_files import check_checkpoint_shapes, restore_variables  # noqa: F401
 from awdrnn.training import schedules
 from awdrnn.training.adamw import AdamWOptimizer
 
@@ -197,27 +197,6 @@ def save_model(session, g, folder):
                            write_state=False)
 
 
-def check_checkpoint_shapes(prefix, variables, what="checkpoint"):
-    """Raises CheckpointMismatch unless `prefix` holds every variable with its shape.
-
-    (A v1 `Saver` restoring resource variables does not check shapes itself.)
-    """
-    try:
-        saved = dict(tf.train.list_variables(prefix))
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:300]
-        raise CheckpointMismatch(f"cannot read {what} {prefix!r}: {first}") from None
-    for v in variables:
-        name, shape = v.op.name, v.shape.as_list()
-        if name not in saved:
-            raise CheckpointMismatch(
-                f"{what} {prefix!r} does not match this model: it has no variable {name}.")
-        if list(saved[name]) != shape:
-            raise CheckpointMismatch(
-                f"{what} {prefix!r} does not match this model: {name} has shape "
-                f"{list(saved[name])} there but {shape} here.")
-
-
 def restore_model(session, g, folder, what="checkpoint"):
     """Restores the model variables from a `best/` (or checkpoint) folder.
 
@@ -226,18 +205,3 @@ def restore_model(session, g, folder, what="checkpoint"):
     """
     with g.graph.as_default():
         restore_variables(session, g.model_saver, g.model_vars, folder, what)
-
-
-def restore_variables(session, saver, variables, folder, what="checkpoint"):
-    """`saver.restore` from `<folder>/model`, shapes checked first.
-
-    Raises:
-      CheckpointMismatch: variables missing or of another shape.
-    """
-    check_checkpoint_shapes(os.path.join(folder, "model"), variables, what)
-    try:
-        saver.restore(session, os.path.join(folder, "model"))
-    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:300]
-        raise CheckpointMismatch(
-            f"{what} {folder!r} does not match this model's shape: {first}") from None

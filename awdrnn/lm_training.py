@@ -7,7 +7,8 @@ One step on a segment `x = streams[:, i:i + seq_len]` (targets one ahead):
     w    <- optimizer(w, g, lr * seq_len / bptt)       (SGD or Adam)
     avg  <- avg + (w - avg) / k                        (once NT-ASGD has switched)
 
-(the graph of that step is `lm_graph.LMGraph`; this module runs the loop).
+(the graph of that step is `lm_graph.LMGraph`; `LMTask` here is what is
+specific to language models, run by the generic `awdrnn.training.loop`).
 The final state of each segment is the next one's initial state (zeros at
 each epoch start). After each epoch the model is evaluated on `valid`
 (averaged weights once averaging is on), the best model is saved, the NT
@@ -33,17 +34,18 @@ from (seed, step), so it is reproducible but its masks differ from those an
 uninterrupted run would have drawn. Everything else continues exactly.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
-import signal
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from awdrnn import asgd, backward_lm, bptt, checkpoints, corpus, lm_model, word_perplexity
-from awdrnn.lm_curves import plot_curves  # noqa: F401  (re-exported)
+from awdrnn.training import loop
+from awdrnn.lm_curves import plot_curves
 from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
     Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
 from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
@@ -190,8 +192,267 @@ def open_best_model(save_dir, rnn_impl=None, batch_size=None):
     return session, g, vocab
 
 
+class LMTask(loop.Task):
+    """The language-model task of `loop.TrainingLoop`: variable-length BPTT
+    segments over `batch_size` streams (state carried from segment to segment,
+    zeros at each epoch start), LR x seq_len / bptt, NT-ASGD (switch and
+    averaged evaluation), `when` LR drops, and the fine-tuning stage (averaging
+    from the first step, stopping when validation stalls). `Trainer` runs it.
+
+    Its entries of the run state: `position` (token of each stream), `lr`,
+    `sampler` (BPTT sampler state), `trigger` (NT history), `best_val_loss`,
+    `stage` ("train" / "finetune"), `asgd_epoch`, `finetune_done`, `test_ppl`.
+    """
+
+    def __init__(self, model_config, train_config, data, save_dir, log=print, extra=None):
+        self.mcfg, self.cfg, self.data = model_config, train_config, data
+        self.save_dir, self.log, self.extra = save_dir, log, dict(extra or {})
+        self.seed = train_config.seed
+        self.sampler = bptt.SegmentSampler(train_config.bptt, seed=train_config.seed)
+        self.saved_train = None
+        self.g = self.hidden = self.streams = None
+
+    def build_graph(self, graph_seed):
+        self.g = g = LMGraph(self.mcfg, self.cfg, graph_seed=graph_seed,
+                             total_steps=self.cfg.schedule_steps(len(self.data.train)))
+        self.graph, self.init_op = g.graph, g.init
+        self.saver, self.saved_vars = g.saver, g.saved_vars
+        self.hidden = g.model.zero_state(self.cfg.batch_size)
+
+    def fresh_state(self):
+        return {"position": 0, "lr": float(self.cfg.lr), "sampler": None, "trigger": [],
+                "best_val_loss": None, "stage": "train", "asgd_epoch": None,
+                "finetune_done": False}
+
+    # --- the run folder --------------------------------------------------------------
+    def config(self):
+        """`config.json`: the configs of this invocation (as in `metrics.json`) and
+        `extra_metrics`; rewritten at every start, so the two files agree."""
+        return {"model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg),
+                "extra": self.extra}
+
+    def write_files(self, run_dir):
+        self.data.vocab.save(os.path.join(run_dir, "vocab.txt"))
+
+    def check_saved_config(self, saved, resume=True):
+        """Refuses a saved run of another model shape or vocabulary, or (`resume`)
+        another batch size or optimizer."""
+        self.saved_train = saved["train"]
+        mine = self.mcfg.shape_dict()
+        theirs = saved_model_config(saved).shape_dict()
+        diff = [f"{k}={theirs[k]!r} in the checkpoint vs {mine[k]!r} now"
+                for k in mine if mine[k] != theirs[k]]
+        if diff:
+            raise CheckpointMismatch(
+                "checkpoint is from a model of a different shape: " + "; ".join(diff) + ".")
+        if resume:  # the saved data position, state and optimizer slots need these
+            for key in ("batch_size", "optimizer"):
+                if saved["train"][key] != getattr(self.cfg, key):
+                    raise CheckpointMismatch(
+                        f"cannot resume with {key}={getattr(self.cfg, key)!r}: the run was "
+                        f"trained with {key}={saved['train'][key]!r}.")
+        vocab = corpus.Vocabulary.load(os.path.join(self.save_dir, "vocab.txt"))
+        if vocab != self.data.vocab:
+            ours, theirs_ = set(self.data.vocab.words), set(vocab.words)
+            extra = sorted(ours - theirs_)[:5]
+            raise CheckpointMismatch(
+                f"the data's vocabulary ({len(self.data.vocab)} words) differs from the "
+                f"checkpoint's ({len(vocab)} words)"
+                + (f", e.g. new words {extra}" if extra else ", or its order differs")
+                + ": was the run trained on other data?")
+
+    def save_extras(self, sess, folder, state):
+        state["sampler"] = self.sampler.get_state()
+        np.savez(os.path.join(folder, "hidden.npz"), *tf.nest.flatten(self.hidden))
+
+    def restore_extras(self, sess, folder, state):
+        if state["sampler"] is not None:
+            self.sampler.set_state(state["sampler"])
+        with np.load(os.path.join(folder, "hidden.npz")) as f:
+            flat = [f[f"arr_{i}"] for i in range(len(f.files))]
+        self.hidden = tf.nest.pack_sequence_as(self.g.model.zero_state(1), flat)
+
+    def save_model(self, sess, folder):
+        save_model(sess, self.g, folder)
+
+    # --- training ------------------------------------------------------------------
+    def start(self, sess, state, resumed):
+        g, cfg, st = self.g, self.cfg, state
+        if resumed:
+            saved_lr = self.saved_train["lr"]
+            if cfg.lr != saved_lr:
+                st["lr"] = float(cfg.lr)
+                self.log(f"  lr {cfg.lr:g} given (the run had lr {saved_lr:g}): training "
+                         f"continues at lr {cfg.lr:g}")
+        elif cfg.finetune:
+            restore_model(sess, g, checkpoints.CheckpointStore(
+                os.path.join(self.save_dir, "best")).latest(), "saved model")
+            saved = checkpoints.read_json(os.path.join(self.save_dir, "metrics.json"))
+            st["epochs"] = saved.get("epochs", [])
+            # The fine-tuning stage counts steps from 0; its curve continues the training's.
+            st["train_curve"] = saved.get("train_curve", [])
+            st["curve_offset"] = saved.get("steps", 0)
+            st["stage"] = "finetune"
+            st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
+            st["best_val_word_ppl"] = self._word_ppl("valid", st["best_val_loss"],
+                                                     cfg.eval_batch_size)
+            self.log(f"fine-tuning from the best model (valid ppl "
+                     f"{_ppl(st['best_val_loss']):.2f}); averaging from the first step")
+            sess.run(g.averager.start_op)
+        self.streams = corpus.batchify(self.data.train, cfg.batch_size)
+
+    def train_step(self, sess, state):
+        """One segment: `lr * seq_len / bptt`, the previous segment's final state in."""
+        g, cfg, st = self.g, self.cfg, state
+        segment = self.sampler.next_segment(st["position"], self.streams.shape[1])
+        if segment is None:
+            return None
+        start, seq_len = segment
+        x = self.streams[:, start:start + seq_len]
+        y = self.streams[:, start + 1:start + 1 + seq_len]
+        feed = g.feed(x, self.hidden, y, training=True)
+        feed[g.lr] = st["lr"] * bptt.lr_scale(seq_len, cfg.bptt)
+        xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, g.step_op], feed)
+        if np.isfinite(xent):
+            self.hidden = new_hidden
+            st["position"] = start + seq_len
+        return loop.Step(xent, y.size, f"tokens {start}..{start + seq_len} of each stream")
+
+    def done(self, state):
+        return state["finetune_done"]
+
+    def advance_epoch(self, sess, state):
+        state["position"] = 0
+        self.hidden = self.g.model.zero_state(self.cfg.batch_size)
+
+    # --- evaluation ------------------------------------------------------------------
+    def evaluation_weights(self, sess):
+        """NT-ASGD's averages, once averaging is on."""
+        if not self.cfg.evaluate:
+            return contextlib.nullcontext(False)
+        return self.g.averager.averaged(sess)
+
+    def evaluate(self, sess, state):
+        if not self.cfg.evaluate:
+            return None
+        cfg = self.cfg
+        return {"valid_loss": evaluate(sess, self.g, self.data.valid, cfg.eval_batch_size,
+                                       cfg.bptt)}
+
+    def is_better(self, metrics, state):
+        if state["best_val_loss"] is None or metrics["valid_loss"] < state["best_val_loss"]:
+            state["best_val_loss"] = metrics["valid_loss"]
+            state["best_val_word_ppl"] = self._word_ppl("valid", metrics["valid_loss"],
+                                                        self.cfg.eval_batch_size)
+            return True
+        return False
+
+    def _word_ppl(self, split, mean_loss, batch_size):
+        """Per-word perplexity of a split (`awdrnn.word_perplexity`)."""
+        return word_perplexity.word_perplexity(mean_loss, getattr(self.data, split), batch_size,
+                                               getattr(self.data.vocab, "word_starts", None))
+
+    def _word_ppl_text(self, word_ppl):
+        """` | word ppl x` for subword corpora (word-level ones: the token ppl)."""
+        if getattr(self.data.vocab, "word_starts", None) is None:
+            return ""
+        return f" | word ppl {word_ppl:8.2f}"
+
+    def epoch_record(self, state, train_loss, metrics, weights):
+        if metrics is None:
+            return {"train_ppl": _ppl(train_loss), "valid_ppl": None}
+        return {"train_ppl": _ppl(train_loss), "valid_ppl": _ppl(metrics["valid_loss"]),
+                "lr": state["lr"], "averaged": weights, "stage": state["stage"],
+                "valid_word_ppl": self._word_ppl("valid", metrics["valid_loss"],
+                                                 self.cfg.eval_batch_size)}
+
+    def epoch_line(self, state, record, improved):
+        return (f"-- end of epoch {state['epoch']:3d}{' (partial)' if record['partial'] else ''} | "
+                f"{record['seconds']:6.1f} s | train ppl {record['train_ppl']:8.2f} | "
+                f"valid ppl {record['valid_ppl']:8.2f}{self._word_ppl_text(record['valid_word_ppl'])}"
+                f"{' (averaged)' if record['averaged'] else ''}"
+                f"{' *' if improved else ''}")
+
+    def epoch_summary(self, record):
+        return {"valid_ppl": record["valid_ppl"], "epoch_train_ppl": record["train_ppl"],
+                "valid_word_ppl": record["valid_word_ppl"]}
+
+    def end_epoch(self, sess, state, metrics, record):
+        """Fine-tuning stop rule or NT-ASGD switch, then the `when` LR drop."""
+        if metrics is None:
+            return
+        cfg, st, val_loss = self.cfg, state, metrics["valid_loss"]
+        if st["stage"] == "finetune":
+            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
+            if trigger.should_switch(val_loss):
+                self.log("   fine-tuning done: validation stopped improving")
+                st["finetune_done"] = True
+            st["trigger"] = trigger.history
+        elif cfg.optimizer == "sgd" and not record["averaged"]:
+            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
+            if trigger.should_switch(val_loss):
+                sess.run(self.g.averager.start_op)
+                st["asgd_epoch"] = st["epoch"]
+                self.log("   switching to ASGD (validation did not improve on the best of "
+                         f"more than {cfg.nonmono} checks ago)")
+            st["trigger"] = trigger.history
+        if st["epoch"] in cfg.when:
+            st["lr"] /= 10.0
+            self.log(f"   epoch {st['epoch']} in --when: lr divided by 10 -> {st['lr']:.4g}")
+
+    def finish(self, sess, state, best_folder):
+        """The best model on the test set."""
+        if best_folder is None:
+            return
+        cfg, st = self.cfg, state
+        restore_model(sess, self.g, best_folder, "saved model")
+        test_loss = evaluate(sess, self.g, self.data.test, cfg.test_batch_size, cfg.bptt)
+        st["test_ppl"] = _ppl(test_loss)
+        st["test_word_ppl"] = self._word_ppl("test", test_loss, cfg.test_batch_size)
+        self.log(f"= end of training ({st['status']}) | best valid ppl "
+                 f"{_ppl(st['best_val_loss']):.2f} | test ppl {st['test_ppl']:.2f}"
+                 f"{self._word_ppl_text(st['test_word_ppl'])} (batch size {cfg.test_batch_size})")
+
+    # --- reporting ---------------------------------------------------------------------
+    def curve_value(self, loss):
+        return _ppl(loss)
+
+    def progress_line(self, state, loss, rate):
+        st, cfg = state, self.cfg
+        batches = max(1, (self.streams.shape[1] - 1) // cfg.bptt)
+        batch = min(batches, st["position"] // cfg.bptt)
+        bar = "#" * int(20 * batch / batches)
+        return (f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
+                f"lr {st['lr']:.4g} | {rate:7.0f} tok/s | "
+                f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
+
+    def progress_summary(self, state, loss, rate):
+        return {"train_loss": loss, "train_ppl": _ppl(loss), "lr": state["lr"],
+                "tokens_per_sec": rate}
+
+    def position_text(self, state):
+        return f", token {state['position']} of each stream"
+
+    def plot_curves(self, metrics, path, log):
+        plot_curves(metrics, path, log)
+
+    def nan_advice(self):
+        return _nan_advice(self.cfg)
+
+    def metrics(self, state):
+        best = state["best_val_loss"]
+        return dict(self.extra, **{
+            "valid_ppl": None if best is None else _ppl(best),
+            "test_ppl": state.get("test_ppl"), "asgd_start_epoch": state["asgd_epoch"],
+            "valid_word_ppl": state.get("best_val_word_ppl"),
+            "test_word_ppl": state.get("test_word_ppl"),
+            "model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg)})
+
+
 class Trainer:
     """Trains a language model on a corpus; see the module docstring.
+
+    `LMTask` run by `loop.TrainingLoop` (`trainer.task`, `trainer.loop`).
 
     Args:
       model_config: `lm_model.LMConfig` (its `vocab_size` must match the vocabulary).
@@ -213,41 +474,48 @@ class Trainer:
     def __init__(self, model_config, train_config, data, save_dir, resume=False,
                  log=print, extra_metrics=None):
         self.mcfg = model_config.validate()
-        self.cfg = train_config.validate()
+        self.cfg = cfg = train_config.validate()
         self.data = data
         self.save_dir = save_dir
         self.log = log
-        self.extra = dict(extra_metrics or {})
-        self.ckpts = checkpoints.CheckpointStore(os.path.join(save_dir, "checkpoints"))
-        self.best = checkpoints.CheckpointStore(os.path.join(save_dir, "best"))
         if len(data.vocab) != self.mcfg.vocab_size:
             raise ValueError(f"vocab_size={self.mcfg.vocab_size} but the vocabulary has "
                              f"{len(data.vocab)} words.")
-        if self.cfg.backward:
+        if cfg.backward:
             self.data = data = backward_lm.reversed_corpus(data)
         self._check_data()
-        self.state = self._fresh_state()
-        self.resume = bool(resume)
-        if resume or self.cfg.finetune:
-            self._check_saved_run()
-        if resume:
-            latest = self.ckpts.latest()
-            self.state = checkpoints.read_json(os.path.join(latest, "state.json"))
-        elif self.cfg.finetune:
-            if self.best.latest() is None:
-                raise CheckpointMismatch(f"cannot fine-tune: no saved model in {self.best.root!r}.")
-        elif self.ckpts.latest() is not None:
-            raise DataError(
-                f"save folder {save_dir!r} already holds a run; pass resume=True (--resume) "
-                "to continue it, choose another folder, or delete it to start over.")
-        seed = self.cfg.seed if self.state["step"] == 0 else self.cfg.seed * 1000003 + self.state["step"]
-        self.g = LMGraph(self.mcfg, self.cfg, graph_seed=seed,
-                         total_steps=self.cfg.schedule_steps(len(data.train)))
-        self.sampler = bptt.SegmentSampler(self.cfg.bptt, seed=self.cfg.seed)
-        self._stop_requested = False
-        self._writer = None
+        self.task = LMTask(self.mcfg, cfg, data, save_dir, log, extra_metrics)
+        if cfg.finetune and not resume:
+            path = os.path.join(save_dir, "config.json")
+            if not os.path.isfile(path):
+                raise CheckpointMismatch(f"cannot resume: {path!r} does not exist.")
+            self.task.check_saved_config(checkpoints.read_json(path), resume=False)
+            best = checkpoints.CheckpointStore(os.path.join(save_dir, "best"))
+            if best.latest() is None:
+                raise CheckpointMismatch(f"cannot fine-tune: no saved model in {best.root!r}.")
+        self.loop = loop.TrainingLoop(
+            self.task, save_dir, cfg.epochs, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes,
+            log_interval=cfg.log_interval, resume=resume, reuse_folder=cfg.finetune, log=log,
+            clock=_clock)
 
-    # --- set-up -----------------------------------------------------------------
+    @property
+    def g(self):
+        """The `LMGraph` trained."""
+        return self.task.g
+
+    @property
+    def state(self):
+        """The run state (`state.json` of the checkpoints)."""
+        return self.loop.state
+
+    @property
+    def _stop_requested(self):
+        return self.loop.stop_requested
+
+    @_stop_requested.setter
+    def _stop_requested(self, value):
+        self.loop.stop_requested = value
+
     def _check_data(self):
         cfg = self.cfg
         n = len(self.data.train) // cfg.batch_size
@@ -262,125 +530,6 @@ class Trainer:
             except corpus.CorpusError as e:
                 raise DataError(f"{split} data: {e}") from None
 
-    def _check_saved_run(self):
-        path = os.path.join(self.save_dir, "config.json")
-        if not os.path.isfile(path):
-            raise CheckpointMismatch(f"cannot resume: {path!r} does not exist.")
-        if self.resume and self.ckpts.latest() is None:
-            raise CheckpointMismatch(f"cannot resume: no checkpoint in {self.ckpts.root!r}.")
-        saved = checkpoints.read_json(path)
-        self._saved_train = saved["train"]
-        mine = self.mcfg.shape_dict()
-        theirs = saved_model_config(saved).shape_dict()
-        diff = [f"{k}={theirs[k]!r} in the checkpoint vs {mine[k]!r} now"
-                for k in mine if mine[k] != theirs[k]]
-        if diff:
-            raise CheckpointMismatch(
-                "checkpoint is from a model of a different shape: " + "; ".join(diff) + ".")
-        if self.resume:  # the saved data position, state and optimizer slots need these
-            for key in ("batch_size", "optimizer"):
-                if saved["train"][key] != getattr(self.cfg, key):
-                    raise CheckpointMismatch(
-                        f"cannot resume with {key}={getattr(self.cfg, key)!r}: the run was "
-                        f"trained with {key}={saved['train'][key]!r}.")
-        vocab = corpus.Vocabulary.load(os.path.join(self.save_dir, "vocab.txt"))
-        if vocab != self.data.vocab:
-            ours, theirs_ = set(self.data.vocab.words), set(vocab.words)
-            extra = sorted(ours - theirs_)[:5]
-            raise CheckpointMismatch(
-                f"the data's vocabulary ({len(self.data.vocab)} words) differs from the "
-                f"checkpoint's ({len(vocab)} words)"
-                + (f", e.g. new words {extra}" if extra else ", or its order differs")
-                + ": was the run trained on other data?")
-
-    def _fresh_state(self):
-        return {"step": 0, "epoch": 1, "position": 0, "lr": float(self.cfg.lr),
-                "sampler": None, "trigger": [], "best_val_loss": None, "epochs": [],
-                "epoch_loss": 0.0, "epoch_tokens": 0, "epoch_seconds": 0.0,
-                "tokens": 0, "train_seconds": 0.0, "stage": "train",
-                "asgd_epoch": None, "status": "running", "finetune_done": False}
-
-    # --- persistence -------------------------------------------------------------
-    def _write_config(self):
-        """`config.json`: the configs of this invocation (as in `metrics.json`) and
-        `extra_metrics`; rewritten at every start, so the two files agree."""
-        os.makedirs(self.save_dir, exist_ok=True)
-        checkpoints.write_json(os.path.join(self.save_dir, "config.json"),
-                               {"model": dataclasses.asdict(self.mcfg),
-                                "train": dataclasses.asdict(self.cfg), "extra": self.extra})
-        self.data.vocab.save(os.path.join(self.save_dir, "vocab.txt"))
-
-    def _save_checkpoint(self, sess, hidden):
-        self.state["sampler"] = self.sampler.get_state()
-
-        def write(folder):
-            self.g.saver.save(sess, os.path.join(folder, "model"), write_meta_graph=False,
-                              write_state=False)
-            np.savez(os.path.join(folder, "hidden.npz"), *tf.nest.flatten(hidden))
-            checkpoints.write_json(os.path.join(folder, "state.json"), self.state)
-
-        return self.ckpts.write(f"ckpt-{self.state['step']}", write)
-
-    def _restore_checkpoint(self, sess):
-        latest = self.ckpts.latest()
-        restore_variables(sess, self.g.saver, self.g.saved_vars, latest)
-        if self.state["sampler"] is not None:
-            self.sampler.set_state(self.state["sampler"])
-        with np.load(os.path.join(latest, "hidden.npz")) as f:
-            flat = [f[f"arr_{i}"] for i in range(len(f.files))]
-        return tf.nest.pack_sequence_as(self.g.model.zero_state(1), flat)
-
-    def _save_best(self, sess):
-        self.best.write(f"best-{self.state['step']}", lambda folder: save_model(sess, self.g, folder))
-
-    def _metrics(self):
-        st = self.state
-        best = st["best_val_loss"]
-        return dict(self.extra, **{
-            "valid_ppl": None if best is None else _ppl(best),
-            "test_ppl": st.get("test_ppl"),
-            "valid_word_ppl": st.get("best_val_word_ppl"),
-            "test_word_ppl": st.get("test_word_ppl"),
-            "tokens_per_sec": st["tokens"] / st["train_seconds"] if st["train_seconds"] else None,
-            "epochs": st["epochs"], "train_curve": st.get("train_curve", []),
-            "steps": st["step"], "status": st["status"],
-            "asgd_start_epoch": st["asgd_epoch"],
-            "train_minutes": st["train_seconds"] / 60.0,
-            "model": dataclasses.asdict(self.mcfg), "train": dataclasses.asdict(self.cfg)})
-
-    def _write_metrics(self):
-        metrics = self._metrics()
-        checkpoints.write_json(os.path.join(self.save_dir, "metrics.json"), metrics)
-        plot_curves(metrics, os.path.join(self.save_dir, "curves.png"), self.log)
-        return metrics
-
-    def _summary(self, step, **values):
-        if self._writer is None:
-            with tf.Graph().as_default():  # v1 writers refuse eager mode
-                self._writer = tf.compat.v1.summary.FileWriter(os.path.join(self.save_dir, "tb"))
-        summary = tf.compat.v1.Summary(value=[
-            tf.compat.v1.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
-        self._writer.add_summary(summary, step)
-        self._writer.flush()
-
-    # --- the loop ------------------------------------------------------------------
-    def _on_signal(self, signum, frame):
-        """SIGINT/SIGTERM: the first asks for a clean stop, a second aborts."""
-        del frame
-        name = signal.Signals(signum).name
-        if self._stop_requested:
-            latest = self.ckpts.latest()
-            raise Aborted(
-                f"aborted by a second signal ({name}) at step {self.state['step']}, without "
-                "saving this position; "
-                + (f"the last checkpoint, {latest}, is intact (continue from it with --resume)."
-                   if latest else "no checkpoint had been written yet."))
-        self._stop_requested = signum
-        again = ("press Ctrl-C again" if signum == signal.SIGINT
-                 else "a second SIGINT or SIGTERM will")
-        self.log(f"\n  ({name} received: finishing the current step, saving a checkpoint and "
-                 f"exiting with code {Interrupted.exit_code}; {again} to abort without saving)")
-
     def run(self):
         """Trains until `epochs`, a budget, NaN loss or Ctrl-C; returns the metrics.
 
@@ -390,218 +539,12 @@ class Trainer:
           Aborted: a second SIGINT/SIGTERM before that checkpoint was written;
             the previous checkpoint is intact.
         """
-        handlers = {}
-        if _in_main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                handlers[sig] = signal.signal(sig, self._on_signal)
-        sess = tf.compat.v1.Session(graph=self.g.graph)
-        try:
-            with self.g.graph.as_default():
-                return self._run(sess)
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-            sess.close()
-            if self._writer is not None:
-                self._writer.close()
+        return self.loop.run()
 
-    def _run(self, sess):
-        g, cfg, st = self.g, self.cfg, self.state
-        sess.run(g.init)
-        hidden = g.model.zero_state(cfg.batch_size)
-        if self.resume:
-            hidden = self._restore_checkpoint(sess)
-            self.log(f"resumed from {self.ckpts.latest()} at step {st['step']} "
-                     f"(epoch {st['epoch']}, token {st['position']} of each stream)")
-            saved_lr = self._saved_train["lr"]
-            if cfg.lr != saved_lr:
-                st["lr"] = float(cfg.lr)
-                self.log(f"  lr {cfg.lr:g} given (the run had lr {saved_lr:g}): training "
-                         f"continues at lr {cfg.lr:g}")
-        elif self.cfg.finetune:
-            restore_model(sess, g, self.best.latest(), "saved model")
-            saved = checkpoints.read_json(os.path.join(self.save_dir, "metrics.json"))
-            st["epochs"] = saved.get("epochs", [])
-            # The fine-tuning stage counts steps from 0; its curve continues the training's.
-            st["train_curve"] = saved.get("train_curve", [])
-            st["curve_offset"] = saved.get("steps", 0)
-            st["stage"] = "finetune"
-            st["best_val_loss"] = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
-            st["best_val_word_ppl"] = self._word_ppl("valid", st["best_val_loss"],
-                                                     cfg.eval_batch_size)
-            self.log(f"fine-tuning from the best model (valid ppl {_ppl(st['best_val_loss']):.2f}); "
-                     "averaging from the first step")
-            sess.run(g.averager.start_op)
-        self._write_config()
-        st["status"] = "running"
-        streams = corpus.batchify(self.data.train, cfg.batch_size)
-        budget_start = time.time()
-        stop = None
-        while st["epoch"] <= cfg.epochs and stop is None and not st["finetune_done"]:
-            stop, hidden = self._train_epoch(sess, streams, hidden, budget_start)
-            if stop is None or stop == "budget":
-                self._end_epoch(sess, partial=stop is not None)
-                hidden = g.model.zero_state(cfg.batch_size) if stop is None else hidden
-            if stop == "interrupt":
-                st["status"] = "interrupted"
-            self._save_checkpoint(sess, hidden)
-            self._write_metrics()
-            if stop == "interrupt":
-                raise Interrupted(
-                    f"interrupted at step {st['step']}; checkpoint saved in "
-                    f"{self.ckpts.latest()}; continue with resume (--resume).")
-        st["status"] = "stopped by budget" if stop == "budget" else "completed"
-        if self.best.latest() is not None:
-            restore_model(sess, g, self.best.latest(), "saved model")
-            test_loss = evaluate(sess, g, self.data.test, cfg.test_batch_size, cfg.bptt)
-            st["test_ppl"] = _ppl(test_loss)
-            st["test_word_ppl"] = self._word_ppl("test", test_loss, cfg.test_batch_size)
-            self.log(f"= end of training ({st['status']}) | best valid ppl "
-                     f"{_ppl(st['best_val_loss']):.2f} | test ppl {st['test_ppl']:.2f}"
-                     f"{self._word_ppl_text(st['test_word_ppl'])} (batch size {cfg.test_batch_size})")
-        return self._write_metrics()
 
-    def _budget_exhausted(self, budget_start):
-        cfg, st = self.cfg, self.state
-        if cfg.max_steps is not None and st["step"] >= cfg.max_steps:
-            return f"max_steps={cfg.max_steps} reached"
-        if cfg.max_minutes is not None and time.time() - budget_start >= 60.0 * cfg.max_minutes:
-            return f"max_minutes={cfg.max_minutes} reached"
-        return None
-
-    def _train_epoch(self, sess, streams, hidden, budget_start):
-        """Trains from the saved position to the end of the epoch or a stop.
-
-        Returns:
-          `(stop, hidden)`; stop is None (epoch done), "budget", "interrupt" or "nan".
-        """
-        g, cfg, st = self.g, self.cfg, self.state
-        num_steps = streams.shape[1]
-        batches = max(1, (num_steps - 1) // cfg.bptt)
-        interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
-        while True:
-            # Stops are checked before the next length is drawn, so a checkpoint
-            # holds the sampler state that continues exactly.
-            why = self._budget_exhausted(budget_start)
-            if why:
-                self.log(f"  stopping: {why}")
-                return "budget", hidden
-            if self._stop_requested:
-                return "interrupt", hidden
-            segment = self.sampler.next_segment(st["position"], num_steps)
-            if segment is None:
-                return None, hidden
-            start, seq_len = segment
-            x = streams[:, start:start + seq_len]
-            y = streams[:, start + 1:start + 1 + seq_len]
-            lr_t = st["lr"] * bptt.lr_scale(seq_len, cfg.bptt)
-            feed = g.feed(x, hidden, y, training=True)
-            feed[g.lr] = lr_t
-            t0 = time.time()
-            xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, g.step_op], feed)
-            if not np.isfinite(xent):
-                st["status"] = f"nan loss at step {st['step'] + 1}"
-                checkpoints.write_json(os.path.join(self.save_dir, "metrics.json"), self._metrics())
-                latest = self.ckpts.latest()
-                kept = (f"The last good checkpoint is kept: {latest} (not overwritten)."
-                        if latest else "No checkpoint had been written yet.")
-                raise NaNLoss(
-                    f"loss is {xent} at step {st['step'] + 1} (epoch {st['epoch']}, tokens "
-                    f"{start}..{start + seq_len} of each stream); training stopped. {kept} "
-                    + _nan_advice(cfg))
-            dt = time.time() - t0
-            hidden = new_hidden
-            tokens = y.size
-            st["step"] += 1
-            st["position"] = start + seq_len
-            st["tokens"] += tokens
-            st["train_seconds"] += dt
-            st["epoch_loss"] += float(xent) * tokens
-            st["epoch_tokens"] += tokens
-            st["epoch_seconds"] += dt
-            interval_loss += float(xent) * tokens
-            interval_tokens += tokens
-            if st["step"] % cfg.log_interval == 0:
-                elapsed = time.time() - interval_start
-                loss = interval_loss / interval_tokens
-                batch = min(batches, st["position"] // cfg.bptt)
-                bar = "#" * int(20 * batch / batches)
-                self.log(f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
-                         f"lr {st['lr']:.4g} | {interval_tokens / elapsed:7.0f} tok/s | "
-                         f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
-                st.setdefault("train_curve", []).append(
-                    [st["step"] + st.get("curve_offset", 0), _ppl(loss)])
-                self._summary(st["step"], train_loss=loss, train_ppl=_ppl(loss), lr=st["lr"],
-                              tokens_per_sec=interval_tokens / elapsed)
-                interval_loss, interval_tokens, interval_start = 0.0, 0, time.time()
-
-    def _word_ppl(self, split, mean_loss, batch_size):
-        """Per-word perplexity of a split (`awdrnn.word_perplexity`)."""
-        return word_perplexity.word_perplexity(mean_loss, getattr(self.data, split), batch_size,
-                                               getattr(self.data.vocab, "word_starts", None))
-
-    def _word_ppl_text(self, word_ppl):
-        """` | word ppl x` for subword corpora (word-level ones: the token ppl)."""
-        if getattr(self.data.vocab, "word_starts", None) is None:
-            return ""
-        return f" | word ppl {word_ppl:8.2f}"
-
-    def _end_epoch(self, sess, partial):
-        g, cfg, st = self.g, self.cfg, self.state
-        if st["epoch_tokens"] == 0:
-            return
-        if not cfg.evaluate:
-            st["epochs"].append({"epoch": st["epoch"], "seconds": st["epoch_seconds"],
-                                 "tokens_per_sec": st["epoch_tokens"] / st["epoch_seconds"],
-                                 "train_ppl": _ppl(st["epoch_loss"] / st["epoch_tokens"]),
-                                 "valid_ppl": None, "partial": partial, "step": st["step"]})
-            if not partial:
-                _start_next_epoch(st)
-            return
-        t0 = time.time()
-        with g.averager.averaged(sess) as averaged:
-            val_loss = evaluate(sess, g, self.data.valid, cfg.eval_batch_size, cfg.bptt)
-            improved = st["best_val_loss"] is None or val_loss < st["best_val_loss"]
-            if improved:
-                st["best_val_loss"] = val_loss
-                self._save_best(sess)
-        word_ppl = self._word_ppl("valid", val_loss, cfg.eval_batch_size)
-        if improved:
-            st["best_val_word_ppl"] = word_ppl
-        train_loss = st["epoch_loss"] / st["epoch_tokens"]
-        record = {"epoch": st["epoch"], "train_ppl": _ppl(train_loss), "valid_ppl": _ppl(val_loss),
-                  "seconds": st["epoch_seconds"], "eval_seconds": time.time() - t0,
-                  "tokens_per_sec": st["epoch_tokens"] / st["epoch_seconds"],
-                  "lr": st["lr"], "averaged": averaged, "step": st["step"],
-                  "stage": st["stage"], "partial": partial, "valid_word_ppl": word_ppl}
-        st["epochs"].append(record)
-        self.log(f"-- end of epoch {st['epoch']:3d}{' (partial)' if partial else ''} | "
-                 f"{st['epoch_seconds']:6.1f} s | train ppl {record['train_ppl']:8.2f} | "
-                 f"valid ppl {record['valid_ppl']:8.2f}{self._word_ppl_text(word_ppl)}"
-                 f"{' (averaged)' if averaged else ''}"
-                 f"{' *' if improved else ''}")
-        self._summary(st["step"], valid_ppl=record["valid_ppl"], epoch_train_ppl=record["train_ppl"],
-                      valid_word_ppl=word_ppl)
-        if partial:
-            return
-        if st["stage"] == "finetune":
-            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
-            if trigger.should_switch(val_loss):
-                self.log("   fine-tuning done: validation stopped improving")
-                st["finetune_done"] = True
-            st["trigger"] = trigger.history
-        elif cfg.optimizer == "sgd" and not averaged:
-            trigger = asgd.NonMonotonicTrigger(cfg.nonmono, st["trigger"])
-            if trigger.should_switch(val_loss):
-                sess.run(g.averager.start_op)
-                st["asgd_epoch"] = st["epoch"]
-                self.log("   switching to ASGD (validation did not improve on the best of "
-                         f"more than {cfg.nonmono} checks ago)")
-            st["trigger"] = trigger.history
-        if st["epoch"] in cfg.when:
-            st["lr"] /= 10.0
-            self.log(f"   epoch {st['epoch']} in --when: lr divided by 10 -> {st['lr']:.4g}")
-        _start_next_epoch(st)
+def _clock():
+    """`time.time()` looked up at each call (tests give the module a fake clock)."""
+    return time.time()
 
 
 def _nan_advice(cfg):
@@ -610,15 +553,3 @@ def _nan_advice(cfg):
         return f"Try a lower --lr (now {cfg.lr:g}) or a lower --clip (now {cfg.clip:g})."
     return (f"Try a lower --lr (now {cfg.lr:g}), or clip the gradient norm (--clip=0 turns "
             "clipping off; the paper uses --clip=0.25).")
-
-
-def _start_next_epoch(state):
-    """Advances the training state to the start of the next epoch."""
-    state["epoch"] += 1
-    state["position"] = 0
-    state["epoch_loss"], state["epoch_tokens"], state["epoch_seconds"] = 0.0, 0, 0.0
-
-
-def _in_main_thread():
-    import threading
-    return threading.current_thread() is threading.main_thread()
