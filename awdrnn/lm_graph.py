@@ -14,6 +14,10 @@ batch-1 test evaluation). The training step:
 The rate applied is the fed `lr` (base rate times `seq_len / bptt`), times
 the stlr / one-cycle factor of the global step when `lr_schedule` asks for
 one (`learning_rate`); AdamW takes `wdecay` as its decoupled decay instead.
+With `discriminative` each ULMFiT layer group has its own optimizer, group
+`g` of `n` at `lr_t / disc_factor ** (n - 1 - g)`; with `unfreeze`,
+`stage_step_ops[s]` trains (and clips the gradients of) only the top `s + 1`
+groups (`awdrnn.training.discriminative`, `unfreezing`).
 `evaluate` gives the mean cross-entropy of a text with the state carried
 across segments; `save_model` / `restore_model` write and read the model's
 variables (shapes checked first).
@@ -31,7 +35,7 @@ import tensorflow as tf
 
 from awdrnn import asgd, bptt, clipping, corpus, lm_model, regularizers
 from awdrnn.checkpoint_files import check_checkpoint_shapes, restore_variables  # noqa: F401
-from awdrnn.training import schedules
+from awdrnn.training import discriminative, layer_groups, schedules, unfreezing
 from awdrnn.training.adamw import AdamWOptimizer
 
 
@@ -83,26 +87,53 @@ class LMGraph:
         self.loss = loss = self.xent + self.ar + self.tar
         grads = tf.gradients(loss, self.model_vars)
         self.dense_grads = [tf.convert_to_tensor(g) for g in grads]  # for inspection
-        grads, self.grad_norm = clipping.clip_by_global_norm(grads, cfg.clip)
-        grads_and_vars = regularizers.add_weight_decay(zip(grads, self.model_vars), cfg.wdecay)
         self.global_step = tf.compat.v1.train.get_or_create_global_step()
         self.lr_applied, self.beta1 = learning_rate(cfg, self.global_step, total_steps, self.lr)
         if cfg.optimizer == "adamw":
-            # Decay decoupled (below); AdamW updates every row anyway, so the
-            # embedding's sparse gradient goes in dense.
-            grads_and_vars = [(tf.convert_to_tensor(grad), v)
-                              for grad, v in zip(grads, self.model_vars)]
-            opt = AdamWOptimizer(self.lr_applied, beta1=self.beta1, beta2=cfg.adam_beta2,
-                                 weight_decay=cfg.wdecay)
+            # Decay decoupled (in the optimizer); AdamW updates every row anyway,
+            # so the embedding's sparse gradient goes in dense.
+            grads = [tf.convert_to_tensor(grad) for grad in grads]
+            make = lambda lr: AdamWOptimizer(  # noqa: E731
+                lr, beta1=self.beta1, beta2=cfg.adam_beta2, weight_decay=cfg.wdecay)
         elif cfg.optimizer == "adam":
-            opt = tf.compat.v1.train.AdamOptimizer(self.lr_applied, beta1=self.beta1,
-                                                   beta2=cfg.adam_beta2)
+            make = lambda lr: tf.compat.v1.train.AdamOptimizer(  # noqa: E731
+                lr, beta1=self.beta1, beta2=cfg.adam_beta2)
         else:
-            opt = tf.compat.v1.train.GradientDescentOptimizer(self.lr_applied)
-        train_op = opt.apply_gradients(grads_and_vars, global_step=self.global_step)
+            make = tf.compat.v1.train.GradientDescentOptimizer
+        grad_of = dict(zip(self.model_vars, grads))
+
+        def clipped(variables):
+            """Clipped (and, but for AdamW, decayed) gradients of `variables` only."""
+            clipped_grads, norm = clipping.clip_by_global_norm(
+                [grad_of[v] for v in variables], cfg.clip)
+            pairs = zip(clipped_grads, variables)
+            return norm, (list(pairs) if cfg.optimizer == "adamw"
+                          else regularizers.add_weight_decay(pairs, cfg.wdecay))
+
+        self.grad_norm, grads_and_vars = clipped(self.model_vars)
+        if cfg.discriminative or cfg.unfreeze:
+            # ULMFiT: one optimizer per layer group (rates lr / factor ** (n - 1 - g));
+            # with unfreeze, one train op per stage, each clipping only what it trains.
+            self.layer_groups = layer_groups.lm_layer_groups(self.model_vars,
+                                                             scope=self.model.scope)
+            opt = discriminative.DiscriminativeOptimizer(
+                make, self.lr_applied, self.layer_groups,
+                factor=cfg.disc_factor if cfg.discriminative else 1.0)
+            if cfg.unfreeze:
+                train_ops = unfreezing.stage_train_ops(
+                    opt, lambda variables: clipped(variables)[1], self.global_step)
+            else:
+                train_ops = [opt.apply_gradients(grads_and_vars, global_step=self.global_step)]
+        else:
+            self.layer_groups = None
+            train_ops = [make(self.lr_applied).apply_gradients(grads_and_vars,
+                                                               global_step=self.global_step)]
         self.averager = asgd.WeightAverager(self.model_vars)
-        with tf.control_dependencies([train_op]):
-            self.step_op = self.averager.update_op()
+        self.stage_step_ops = []  # op s: step of unfreezing stage s (one op without unfreeze)
+        for train_op in train_ops:
+            with tf.control_dependencies([train_op]):
+                self.stage_step_ops.append(self.averager.update_op())
+        self.step_op = self.stage_step_ops[-1]
         self.saved_vars = tf.compat.v1.global_variables()
         self.saver = tf.compat.v1.train.Saver(self.saved_vars, max_to_keep=None,
                                               save_relative_paths=True)

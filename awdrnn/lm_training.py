@@ -77,6 +77,14 @@ class TrainConfig:
     segments; see `lm_graph.learning_rate`); one_cycle also cycles AdamW's
     beta1 from `moms[0]` down to `moms[1]` and back. `backward`: train on
     each split's reversed token stream (`awdrnn.backward_lm`).
+
+    LM fine-tuning (ULMFiT stage 2, doc/fine_tuning.md): `init_from`, a run
+    folder whose `best/` weights start a new run (its vocabulary must be the
+    data's: `lm_vocab_remap.remap_saved_lm` moves a word-level run first);
+    `discriminative`: one optimizer per layer group
+    (`awdrnn.training.layer_groups.lm_layer_groups`), group `g` of `n` at
+    `lr / disc_factor ** (n - 1 - g)`; `unfreeze`: gradual unfreezing, epoch
+    `e` (from 1) trains the top `e` groups (`awdrnn.training.unfreezing`).
     """
 
     lr: float = 30.0
@@ -103,6 +111,10 @@ class TrainConfig:
     lr_schedule: str = "constant"
     moms: tuple = (0.95, 0.85)
     backward: bool = False
+    init_from: str = None
+    discriminative: bool = False
+    disc_factor: float = 2.6
+    unfreeze: bool = False
 
     def validate(self):
         def positive_int(name, value):
@@ -136,6 +148,12 @@ class TrainConfig:
             raise ValueError(f"moms must be a pair (start/end beta1, beta1 at the peak "
                              f"rate), got {self.moms!r}.")
         self.when = tuple(int(e) for e in self.when)
+        if not (isinstance(self.disc_factor, (int, float)) and self.disc_factor > 0):
+            raise ValueError(f"disc_factor must be a number > 0 (ULMFiT: 2.6), got "
+                             f"{self.disc_factor!r}.")
+        if self.init_from is not None and self.finetune:
+            raise ValueError("init_from starts a new run from another run's weights; "
+                             "finetune continues the run in its own folder: give one of them.")
         return self
 
     def schedule_steps(self, num_train_tokens):
@@ -284,6 +302,11 @@ class LMTask(loop.Task):
                 st["lr"] = float(cfg.lr)
                 self.log(f"  lr {cfg.lr:g} given (the run had lr {saved_lr:g}): training "
                          f"continues at lr {cfg.lr:g}")
+        elif cfg.init_from is not None:
+            restore_model(sess, g, _best_folder(cfg.init_from), f"--init_from {cfg.init_from}")
+            self.log(f"starting from the best model of {cfg.init_from}"
+                     + (f"; gradual unfreezing over {len(g.stage_step_ops)} layer groups"
+                        if cfg.unfreeze else ""))
         elif cfg.finetune:
             restore_model(sess, g, checkpoints.CheckpointStore(
                 os.path.join(self.save_dir, "best")).latest(), "saved model")
@@ -312,7 +335,9 @@ class LMTask(loop.Task):
         y = self.streams[:, start + 1:start + 1 + seq_len]
         feed = g.feed(x, self.hidden, y, training=True)
         feed[g.lr] = st["lr"] * bptt.lr_scale(seq_len, cfg.bptt)
-        xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, g.step_op], feed)
+        # Gradual unfreezing: epoch e trains the top e layer groups (stage e - 1).
+        step_op = g.stage_step_ops[min(st["epoch"] - 1, len(g.stage_step_ops) - 1)]
+        xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, step_op], feed)
         if np.isfinite(xent):
             self.hidden = new_hidden
             st["position"] = start + seq_len
@@ -493,6 +518,8 @@ class Trainer:
             best = checkpoints.CheckpointStore(os.path.join(save_dir, "best"))
             if best.latest() is None:
                 raise CheckpointMismatch(f"cannot fine-tune: no saved model in {best.root!r}.")
+        if cfg.init_from is not None and not resume:
+            check_init_from(cfg.init_from, self.mcfg, data.vocab)
         self.loop = loop.TrainingLoop(
             self.task, save_dir, cfg.epochs, max_steps=cfg.max_steps, max_minutes=cfg.max_minutes,
             log_interval=cfg.log_interval, resume=resume, reuse_folder=cfg.finetune, log=log,
@@ -540,6 +567,45 @@ class Trainer:
             the previous checkpoint is intact.
         """
         return self.loop.run()
+
+
+def check_init_from(run_dir, model_config, vocab):
+    """Checks that the best model of the run `run_dir` can start a run of
+    `model_config` on data of `vocab` (same variable shapes, same vocabulary).
+
+    Raises:
+      CheckpointMismatch: not a run folder, no saved model, another model shape
+        or another vocabulary; the message names the folder and what to do.
+    """
+    if not os.path.isfile(os.path.join(run_dir, "config.json")):
+        raise CheckpointMismatch(f"--init_from {run_dir!r} is not a train_lm.py run folder (no "
+                                 "config.json); give the --save folder of a trained LM.")
+    theirs, _, their_vocab = load_config(run_dir)
+    mine, theirs = model_config.shape_dict(), theirs.shape_dict()
+    diff = [f"{k}={theirs[k]!r} there vs {mine[k]!r} here" for k in mine if mine[k] != theirs[k]]
+    if diff:
+        raise CheckpointMismatch(
+            f"--init_from {run_dir!r} is a model of another shape: {'; '.join(diff)}; start "
+            "from a run of this architecture, or drop the flags that differ.")
+    if list(their_vocab.words) != list(vocab.words):
+        raise CheckpointMismatch(
+            f"--init_from {run_dir!r} has another vocabulary ({len(their_vocab)} entries vs "
+            f"{len(vocab)} in the data); move it to the data's vocabulary first "
+            "(awdrnn.lm_vocab_remap.remap_saved_lm) or use the same SentencePiece model.")
+    _best_folder(run_dir)
+
+
+def _best_folder(run_dir):
+    """The folder of the best model saved in the run `run_dir`.
+
+    Raises:
+      CheckpointMismatch: `run_dir` holds no saved model.
+    """
+    best = checkpoints.CheckpointStore(os.path.join(run_dir, "best")).latest()
+    if best is None:
+        raise CheckpointMismatch(f"{run_dir!r} has no saved model (best/ is empty or missing); "
+                                 "give a run folder whose training saved a best model.")
+    return best
 
 
 def _clock():

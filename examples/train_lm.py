@@ -53,7 +53,8 @@ from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from awdrnn import (  # noqa: E402
-    checkpoints, corpus, generation, lm_model, lm_training, presets, synthetic_corpus)
+    checkpoints, corpus, encoder_io, generation, lm_model, lm_training, lm_vocab_remap, presets,
+    synthetic_corpus)
 from awdrnn.text import subword_corpus  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -112,6 +113,18 @@ flags.DEFINE_float("max_minutes", None, "Stop training once this many minutes of
                    "about two evaluation passes more.")
 flags.DEFINE_bool("finetune", False, "Fine-tuning stage: averaging from the start, from "
                   "the best model in --save, until validation stalls.")
+flags.DEFINE_string("init_from", None, "LM fine-tuning (ULMFiT stage 2): a trained LM's run "
+                    "folder (its --save); its best model starts a NEW run in --save, with its "
+                    "architecture; a word-level vocabulary that differs is remapped (new words "
+                    "start at the mean embedding and bias). --finetune is something else: "
+                    "NT-ASGD's second stage of the run in --save.")
+flags.DEFINE_bool("discriminative", False, "Discriminative learning rates: one optimizer per "
+                  "layer group (each recurrent layer; embedding + decoder on top), each group "
+                  "below the top at the rate of the one above divided by --disc_factor.")
+flags.DEFINE_float("disc_factor", 2.6, "Ratio of the rates of neighbouring layer groups "
+                   "(ULMFiT: 2.6).")
+flags.DEFINE_bool("unfreeze", False, "Gradual unfreezing: epoch 1 trains the top layer group "
+                  "only, each later epoch one group more.")
 flags.DEFINE_bool("evaluate", True, "Validate each epoch and test at the end; "
                   "--noevaluate for speed measurements.")
 flags.DEFINE_integer("log_interval", 200, "Steps between progress lines.")
@@ -142,9 +155,12 @@ DROP_FLAGS = {"dropout": "dropout_kr", "dropouth": "dropouth_kr", "dropouti": "d
               "dropoute": "dropoute_kr", "wdrop": "wdrop_kr"}
 TRAIN_FLAGS = ("lr", "clip", "epochs", "batch_size", "eval_batch_size", "test_batch_size",
                "bptt", "seed", "nonmono", "alpha", "beta", "wdecay", "optimizer", "when",
-               "log_interval", "adam_beta1", "adam_beta2", "lr_schedule", "moms", "backward")
+               "log_interval", "adam_beta1", "adam_beta2", "lr_schedule", "moms", "backward",
+               "discriminative", "disc_factor", "unfreeze")
 FIXED_ON_RESUME = ("model", "emsize", "nhid", "nlayers", "lstm_biases", "batch_size",
-                   "optimizer", "backward")
+                   "optimizer", "backward", "discriminative", "unfreeze")
+# With --init_from these come from the run started from (given again: the same value).
+INIT_FLAGS = ("model", "emsize", "nhid", "nlayers", "lstm_biases", "backward")
 FREE_ON_RESUME = ("log_interval",)
 
 flags.DEFINE_list("override", [], "With --resume/--finetune: saved flags that may take the "
@@ -192,7 +208,9 @@ def _configs(vocab_size, defaults):
         log_interval=f("log_interval"), max_steps=f("max_steps"),
         max_minutes=f("max_minutes"), finetune=f("finetune"),
         evaluate=f("evaluate"), adam_beta1=f("adam_beta1"), adam_beta2=f("adam_beta2"),
-        lr_schedule=f("lr_schedule"), moms=moms, backward=f("backward"))
+        lr_schedule=f("lr_schedule"), moms=moms, backward=f("backward"),
+        init_from=defaults.get("init_from"), discriminative=f("discriminative"),
+        disc_factor=f("disc_factor"), unfreeze=f("unfreeze"))
     return model_config.validate(), train_config.validate()
 
 
@@ -201,7 +219,7 @@ def _saved_flags(saved):
     model, train = lm_training.saved_model_config(saved), saved["train"]
     values = {name: getattr(model, name) for name in MODEL_FLAGS}
     values.update({name: round(1.0 - getattr(model, kr), 12) for name, kr in DROP_FLAGS.items()})
-    values.update({name: train[name] for name in TRAIN_FLAGS})
+    values.update({name: train.get(name, FLAGS[name].default) for name in TRAIN_FLAGS})
     values["when"] = [str(e) for e in train["when"]]
     values["moms"] = [str(m) for m in train["moms"]]
     values["drop_mult"] = 1.0  # the saved drop rates are the multiplied ones
@@ -234,6 +252,13 @@ def _saved_run():
         raise lm_training.CheckpointMismatch(
             f"cannot {verb}: {path} was written by an older train_lm.py (no 'extra' entry).")
     values = _saved_flags(saved)
+    if FLAGS.init_from is not None:
+        raise lm_training.DataError(
+            f"--init_from cannot be given with --{verb.replace('-', '')}: the run in "
+            f"{FLAGS.save!r} already has its weights (it started from "
+            f"{saved['extra'].get('init_from')!r}); drop --init_from.")
+    if FLAGS.resume:
+        values["init_from"] = saved["train"].get("init_from")
     wrong = [n for n in FLAGS.override if n not in values or n in FIXED_ON_RESUME + FREE_ON_RESUME]
     if wrong:
         raise lm_training.DataError(
@@ -308,6 +333,108 @@ def _keep_generated_corpus(tmp_folder):
     shutil.move(tmp_folder, folder)
 
 
+def _init_run(defaults, extra):
+    """With --init_from: `defaults` with the architecture of that run (flags given
+    again must agree), after checking that it is a run with a best model. Writes
+    nothing."""
+    folder = FLAGS.init_from
+    path = os.path.join(folder, "config.json")
+    what = "give the --save folder of a trained train_lm.py run"
+    if not os.path.isdir(folder):
+        raise lm_training.CheckpointMismatch(
+            f"--init_from={folder}: no such folder; {what}.")
+    if not os.path.isfile(path):
+        raise lm_training.CheckpointMismatch(
+            f"--init_from={folder} is not a train_lm.py run (no config.json); {what}.")
+    if checkpoints.CheckpointStore(os.path.join(folder, "best")).latest() is None:
+        raise lm_training.CheckpointMismatch(
+            f"--init_from={folder} has no best model (best/ is empty or missing: was it "
+            "trained with --noevaluate, or stopped before its first epoch ended?); train it "
+            "further with --resume, or start from another run.")
+    saved = _saved_flags(checkpoints.read_json(path))
+    differ = [f"--{n}={_shown(FLAGS[n].value)} (it has {_shown(saved[n])})" for n in INIT_FLAGS
+              if FLAGS[n].present and not _same(FLAGS[n].value, saved[n])]
+    if differ:
+        raise lm_training.DataError(
+            f"--init_from={folder} is a model of another architecture: {', '.join(differ)}; "
+            "the fine-tuned model takes its architecture: drop these flags, or start from a "
+            "run of the architecture you want.")
+    extra["init_from"] = os.path.abspath(folder)
+    return dict(defaults, **{n: saved[n] for n in INIT_FLAGS},
+                rnn_impl=saved["rnn_impl"], init_from=folder)
+
+
+def _init_spm_model(extra):
+    """With --init_from: the SentencePiece model of the run started from (which
+    --spm_model, if given, must equal byte for byte), or None for a word-level run."""
+    theirs = os.path.join(FLAGS.init_from, subword_corpus.MODEL_FILE)
+    if not os.path.isfile(theirs):
+        if FLAGS.spm_model is not None:
+            raise lm_training.DataError(
+                f"--init_from={FLAGS.init_from} is a word-level LM (no {subword_corpus.MODEL_FILE})"
+                f", but --spm_model={FLAGS.spm_model} was given; drop --spm_model.")
+        return None
+    if FLAGS.data is None:
+        raise lm_training.DataError(
+            f"--init_from={FLAGS.init_from} is a subword LM: it needs --data, a folder of raw "
+            "train.txt, valid.txt and test.txt to encode with its SentencePiece model.")
+    if FLAGS.spm_model is not None:
+        with open(theirs, "rb") as a, open(FLAGS.spm_model, "rb") as b:
+            same = a.read() == b.read()
+        if not same:
+            raise lm_training.DataError(
+                f"--spm_model={FLAGS.spm_model} is not the SentencePiece model of --init_from="
+                f"{FLAGS.init_from} ({theirs}): a subword LM's rows are those pieces; drop "
+                "--spm_model (the run's model is used) or start from a run trained with it.")
+    extra["spm_model"] = os.path.abspath(theirs)
+    return theirs
+
+
+def _remap(data, defaults, extra):
+    """With --init_from a word-level run of another vocabulary: writes it moved to the
+    data's vocabulary into a temporary folder (`lm_vocab_remap`); returns that folder,
+    or None when the vocabularies agree. `defaults["init_from"]` then points there."""
+    old = corpus.Vocabulary.load(os.path.join(FLAGS.init_from, "vocab.txt"))
+    if old == data.vocab:
+        return None
+    tmp = tempfile.mkdtemp(prefix="awdrnn-init-")
+    report = lm_vocab_remap.remap_saved_lm(FLAGS.init_from, data.vocab, os.path.join(tmp, "init"))
+    defaults["init_from"] = report.folder
+    extra["vocab_remap"] = {"source": os.path.abspath(FLAGS.init_from),
+                            "old_vocab_size": report.old_vocab_size,
+                            "new_vocab_size": report.new_vocab_size,
+                            "new_rows": report.new_rows}
+    print(f"--init_from: vocabulary of {report.old_vocab_size} words -> the data's "
+          f"{report.new_vocab_size}: {report.new_rows} of {report.new_vocab_size} rows new "
+          "(mean embedding / mean bias)")
+    return tmp
+
+
+def _keep_remapped(tmp, trainer):
+    """Moves the remapped start model into `<save>/init` once the run is accepted."""
+    folder = os.path.join(FLAGS.save, "init")
+    if os.path.exists(folder):  # left by a run that stopped before its first checkpoint
+        shutil.rmtree(folder)
+    os.makedirs(FLAGS.save, exist_ok=True)
+    shutil.move(os.path.join(tmp, "init"), folder)
+    trainer.cfg.init_from = folder
+
+
+def _save_encoder(spm_model):
+    """Writes the best model's encoder to `<save>/encoder` (replacing an older one
+    only once the new one is complete), for the task heads (`encoder_io.load_encoder`)."""
+    folder = os.path.join(FLAGS.save, "encoder")
+    new, old = folder + ".new", folder + ".old"
+    for leftover in (new, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    encoder_io.save_encoder(FLAGS.save, new, spm_model=spm_model)
+    if os.path.exists(folder):
+        os.replace(folder, old)
+    os.replace(new, folder)
+    shutil.rmtree(old, ignore_errors=True)
+    print(f"encoder: {folder} (awdrnn.encoder_io.load_encoder)")
+
+
 def _spm_model(extra):
     """The SentencePiece model of this run, or None (word-level data)."""
     if FLAGS.resume or FLAGS.finetune:
@@ -338,17 +465,26 @@ def run():
             defaults = dict(defaults, **presets.get(FLAGS.preset))
         extra, folder = {"data": os.path.abspath(FLAGS.data or ""),
                          "preset": FLAGS.preset}, FLAGS.data
+        if FLAGS.init_from is not None:
+            defaults = _init_run(defaults, extra)
     if not (FLAGS.resume or FLAGS.finetune):
         extra["drop_mult"] = _flag("drop_mult", defaults)
-    spm_model = _spm_model(extra)
-    tmp_corpus = None
+    if FLAGS.init_from is not None:
+        spm_model = _init_spm_model(extra)
+    else:
+        spm_model = _spm_model(extra)
+    tmp_corpus = tmp_init = None
     try:
         try:  # flag values the library rejects: a message, not a traceback
             _configs(2, defaults)  # before anything is written
             if folder is None:
-                tmp_corpus, extra, message = _generated_corpus()
+                tmp_corpus, generated, message = _generated_corpus()
+                extra.update(generated)
             data = _load_data(tmp_corpus or folder, spm_model)
+            if FLAGS.init_from is not None and spm_model is None:
+                tmp_init = _remap(data, defaults, extra)
             model_config, train_config = _configs(len(data.vocab), defaults)
+            extra["direction"] = "backward" if train_config.backward else "forward"
             trainer = lm_training.Trainer(model_config, train_config, data, FLAGS.save,
                                           resume=FLAGS.resume, extra_metrics=extra)
         except ValueError as e:
@@ -356,9 +492,12 @@ def run():
         if tmp_corpus is not None:
             _keep_generated_corpus(tmp_corpus)
             print(message)
+        if tmp_init is not None:
+            _keep_remapped(tmp_init, trainer)
     finally:
-        if tmp_corpus is not None and os.path.isdir(tmp_corpus):
-            shutil.rmtree(tmp_corpus)
+        for tmp in (tmp_corpus, tmp_init):
+            if tmp is not None and os.path.isdir(tmp):
+                shutil.rmtree(tmp)
     unit = "words" if spm_model is None else f"pieces of {spm_model}"
     print(f"data: {len(data.vocab)} {unit}; {len(data.train)} / {len(data.valid)} / "
           f"{len(data.test)} tokens (train / valid / test)"
@@ -371,6 +510,8 @@ def run():
     print(f"model: {model_config}")
     print(f"training: {train_config}")
     metrics = trainer.run()
+    if metrics["valid_ppl"] is not None:
+        _save_encoder(spm_model)
     print(f"metrics: {os.path.join(FLAGS.save, 'metrics.json')}  curves: "
           f"{os.path.join(FLAGS.save, 'curves.png')}  tensorboard: {os.path.join(FLAGS.save, 'tb')}")
     if FLAGS.sample_words and metrics["valid_ppl"] is not None:
