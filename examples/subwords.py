@@ -7,6 +7,8 @@ r"""SentencePiece models for awdrnn: train, encode, decode, and optional cleanup
     python examples/subwords.py decode --spm_model=runs/spm/wt2.model \
         --input=runs/spm/valid.npz --output=runs/spm/valid.txt
     python examples/subwords.py clean --input=raw.txt --output=clean.txt   # optional
+    python examples/subwords.py column --input=sst2/train.tsv --column=sentence \
+        --output=runs/sst2_text/train.txt       # a TSV column as raw text, a line per row
 
 `train` takes `--model_type=unigram|bpe`, `--lower_case`,
 `--character_coverage`, `--max_line_bytes` (a comma-separated `--input` trains
@@ -26,9 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
 from absl import app, flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from awdrnn.text import cleanup, subwords, text_files  # noqa: E402
+from awdrnn.text import cleanup, subwords, text_files, tsv_text  # noqa: E402
 
-COMMANDS = ("train", "encode", "decode", "clean")
+COMMANDS = ("train", "encode", "decode", "clean", "column")
 
 
 def define_flags():
@@ -47,6 +49,8 @@ def define_flags():
                          "Longest line allowed, in UTF-8 bytes.")
     flags.DEFINE_bool("detokenize", True, "clean: put tokenized punctuation back in place.")
     flags.DEFINE_bool("split_sentences", True, "clean: one sentence per output line.")
+    flags.DEFINE_string("column", "sentence", "column: the TSV column (named in the header "
+                        "row) written as text.")
 
 
 def _require(opts, *names):
@@ -68,6 +72,11 @@ def run(command, opts):
         _require(opts, "input", "output")
         lines = cleanup.clean_file(opts.input[0], opts.output, opts.detokenize,
                                    opts.split_sentences, opts.max_line_bytes)
+        return {"output": opts.output, "lines": lines}
+    if command == "column":
+        _require(opts, "input", "output", "column")
+        lines = tsv_text.write_column(opts.input[0], opts.column, opts.output,
+                                      opts.max_line_bytes)
         return {"output": opts.output, "lines": lines}
     _require(opts, "input", "output", "spm_model")
     model = subwords.load_model(opts.spm_model)
