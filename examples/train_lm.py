@@ -33,6 +33,19 @@ Subword language models (doc/language_model.md, "Subword language models"):
 `--drop_mult` multiplies the five drop rates when a run starts;
 `--backward` trains on the reversed token streams.
 
+LM fine-tuning (ULMFiT stage 2, doc/fine_tuning.md):
+
+    python examples/train_lm.py --data=runs/sst2_text --init_from=runs/wt2_multifit_small \
+        --save=runs/sst2_lm --preset=multifit_small --drop_mult=0.3 \
+        --discriminative --unfreeze --epochs=4
+
+`--init_from` starts a new run from another run's best model, with its
+architecture and SentencePiece model (a word-level vocabulary that differs
+is remapped: new words start at the mean embedding and bias);
+`--discriminative` (`--disc_factor`) and `--unfreeze` are saved with the run.
+Every run ends by writing its best model's encoder to `<save>/encoder/`
+(`awdrnn.encoder_io.load_encoder` loads it by path).
+
 Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch
 or no run to resume, 130 interrupted (by a first Ctrl-C/SIGTERM a checkpoint
 was saved, continue with --resume; by a second one, the previous checkpoint
