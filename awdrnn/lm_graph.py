@@ -106,7 +106,9 @@ class LMGraph:
             """Clipped (and, but for AdamW, decayed) gradients of `variables` only."""
             clipped_grads, norm = clipping.clip_by_global_norm(
                 [grad_of[v] for v in variables], cfg.clip)
-            pairs = zip(clipped_grads, variables)
+            # No update before every gradient is computed (the norm needs them all):
+            # the backward pass must not read a weight another update already changed.
+            pairs = zip(_after(clipped_grads, norm), variables)
             return norm, (list(pairs) if cfg.optimizer == "adamw"
                           else regularizers.add_weight_decay(pairs, cfg.wdecay))
 
@@ -150,6 +152,19 @@ class LMGraph:
         else:
             feed[self.training] = training
         return feed
+
+
+def _after(grads, op):
+    """`grads` (tensors, `IndexedSlices` or None) as identities that run after `op`."""
+    out = []
+    with tf.control_dependencies([op]):
+        for grad in grads:
+            if isinstance(grad, tf.IndexedSlices):
+                grad = tf.IndexedSlices(tf.identity(grad.values), grad.indices, grad.dense_shape)
+            elif grad is not None:
+                grad = tf.identity(grad)
+            out.append(grad)
+    return out
 
 
 def learning_rate(cfg, step, total_steps, lr):
