@@ -167,6 +167,10 @@ def test_new_vocabulary_rows_counted(train_lm, capsys, word_run, tmp_path):
     assert encoder_io.load_encoder(str(save / "encoder")).config.vocab_size == 8
 
 
+# Added to the bad-input commands so that, were a check missing, the run would end fast.
+SHORT = ["--epochs=1", "--max_steps=1", "--sample_words=0"]
+
+
 def _expect_error(capsys, code, save, *fragments):
     err = capsys.readouterr().err
     assert code not in (0, None), err
@@ -182,7 +186,8 @@ def test_init_from_not_a_run(train_lm, capsys, texts, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     save = tmp_path / "ft"
-    code = train_lm(f"--data={texts / 'plain'}", f"--init_from={empty}", f"--save={save}")
+    code = train_lm(f"--data={texts / 'plain'}", f"--init_from={empty}", f"--save={save}",
+                    *SHORT)
     _expect_error(capsys, code, save, f"--init_from={empty} is not a train_lm.py run",
                   "give the --save folder of a trained")
 
@@ -193,20 +198,21 @@ def test_init_from_without_best_model(train_lm, capsys, word_run, tmp_path):
     shutil.copy(word_run / "config.json", folder)
     shutil.copy(word_run / "vocab.txt", folder)
     save = tmp_path / "ft"
-    code = train_lm(f"--init_from={folder}", f"--save={save}")
+    code = train_lm(f"--init_from={folder}", f"--save={save}", *SHORT)
     _expect_error(capsys, code, save, f"--init_from={folder} has no best model")
 
 
 def test_init_from_other_architecture(train_lm, capsys, word_run, tmp_path):
     save = tmp_path / "ft"
-    code = train_lm(f"--init_from={word_run}", f"--save={save}", "--model=qrnn", "--nhid=8")
+    code = train_lm(f"--init_from={word_run}", f"--save={save}", "--model=qrnn", "--nhid=8",
+                    *SHORT)
     _expect_error(capsys, code, save, "another architecture: --model=qrnn (it has lstm)")
 
 
 def test_init_from_other_spm_model(train_lm, capsys, texts, pretrained, tmp_path):
     save = tmp_path / "ft"
     code = train_lm(f"--data={texts / 'plain'}", f"--init_from={pretrained}", f"--save={save}",
-                    f"--spm_model={texts / 'sp_other.model'}")
+                    f"--spm_model={texts / 'sp_other.model'}", *SHORT)
     _expect_error(capsys, code, save, "is not the SentencePiece model of --init_from")
 
 
