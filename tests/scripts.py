@@ -41,3 +41,25 @@ def script_module(path):
         spec.loader.exec_module(module)
         _MODULES[path] = module
     return _MODULES[path]
+
+
+def in_process_runner(path):
+    """`run(*args) -> exit code`: the script's `main` called in this process with
+    `args` as its command line (flags parsed anew for each call)."""
+    from absl import flags
+
+    module = script_module(path)
+    name = os.path.basename(str(path))
+
+    def run(*args):
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS([name, *args])
+        try:
+            module.main([])
+        except SystemExit as e:
+            return e.code
+        finally:
+            flags.FLAGS.unparse_flags()
+        return 0
+
+    return run

@@ -10,7 +10,6 @@ import os
 
 import pytest
 
-from absl import flags
 
 import lm_test_data
 import scripts
@@ -28,20 +27,7 @@ def small_corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def train_lm():
     """The script as a module; its flags parsed anew for each call."""
-    module = scripts.script_module(SCRIPT)
-
-    def run(*args):
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["train_lm.py", *args])
-        try:
-            module.main([])
-        except SystemExit as e:
-            return e.code
-        finally:
-            flags.FLAGS.unparse_flags()
-        return 0
-
-    return run
+    return scripts.in_process_runner(SCRIPT)
 
 
 def _expect(capsys, code, got, fragment):

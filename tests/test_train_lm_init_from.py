@@ -15,7 +15,6 @@ import subprocess
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 
 import lm_test_data
 import scripts
@@ -32,20 +31,7 @@ TINY = ["--emsize=16", "--nhid=24", "--nlayers=2", "--batch_size=4", "--bptt=12"
 
 @pytest.fixture(scope="module")
 def train_lm():
-    module = scripts.script_module(SCRIPT)
-
-    def run(*args):
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["train_lm.py", *args])
-        try:
-            module.main([])
-        except SystemExit as e:
-            return e.code
-        finally:
-            flags.FLAGS.unparse_flags()
-        return 0
-
-    return run
+    return scripts.in_process_runner(SCRIPT)
 
 
 def _json(path):

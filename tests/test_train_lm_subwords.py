@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 import sentencepiece as spm
-from absl import flags
 
 import lm_test_data
 from awdrnn import presets
@@ -39,20 +38,7 @@ def raw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def train_lm():
-    module = scripts.script_module(SCRIPT)
-
-    def run(*args):
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["train_lm.py", *args])
-        try:
-            module.main([])
-        except SystemExit as e:
-            return e.code
-        finally:
-            flags.FLAGS.unparse_flags()
-        return 0
-
-    return run
+    return scripts.in_process_runner(SCRIPT)
 
 
 def _json(path):
