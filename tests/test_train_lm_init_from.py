@@ -7,7 +7,6 @@ in test_train_lm_errors.py); one bad folder also runs as a subprocess, as a
 user runs it, to see the single `error:` line without a traceback.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import tensorflow as tf
 
 import lm_test_data
 import scripts
+from awdrnn.checkpoints import read_json
 from awdrnn import checkpoints, corpus, encoder_io, lm_graph, lm_training, synthetic_corpus
 from awdrnn.text import subword_corpus, subwords
 from scripts import python_command
@@ -32,11 +32,6 @@ TINY = ["--emsize=16", "--nhid=24", "--nlayers=2", "--batch_size=4", "--bptt=12"
 @pytest.fixture(scope="module")
 def train_lm():
     return scripts.in_process_runner(SCRIPT)
-
-
-def _json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def _reverse_lines(folder, out):
@@ -100,7 +95,7 @@ def test_fine_tuning_on_shifted_text_lowers_its_perplexity(train_lm, capsys, tex
                     f"--save={scratch}", *TINY, *recipe)
     assert code == 0, capsys.readouterr().err
     assert f"starting from the best model of {pretrained}" in out.out
-    config = _json(save / "config.json")
+    config = read_json(save / "config.json")
     assert config["model"]["nhid"] == 24 and config["model"]["nlayers"] == 2  # from the init run
     assert config["train"]["discriminative"] and config["train"]["unfreeze"]
     after, from_scratch = _valid_ppl(save, shifted), _valid_ppl(scratch, shifted)
@@ -148,7 +143,7 @@ def test_new_vocabulary_rows_counted(train_lm, capsys, word_run, tmp_path):
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "2 of 8 rows new (mean embedding / mean bias)" in out.out
-    remap = _json(save / "metrics.json")["vocab_remap"]
+    remap = read_json(save / "metrics.json")["vocab_remap"]
     assert remap["new_rows"] == 2 and remap["new_vocab_size"] == 8
     assert encoder_io.load_encoder(str(save / "encoder")).config.vocab_size == 8
 

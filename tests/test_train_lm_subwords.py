@@ -17,6 +17,7 @@ import lm_test_data
 from awdrnn import presets
 from awdrnn.text import subwords
 import scripts
+from awdrnn.checkpoints import read_json
 from scripts import python_command
 from text_samples import generated_lines, write_lines
 
@@ -41,11 +42,6 @@ def train_lm():
     return scripts.in_process_runner(SCRIPT)
 
 
-def _json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
 def test_subword_run_with_preset_override_and_word_ppl(train_lm, capsys, raw, tmp_path):
     save = tmp_path / "r"
     code = train_lm(f"--data={raw}", f"--spm_model={raw / 'sp.model'}", f"--save={save}",
@@ -53,7 +49,7 @@ def test_subword_run_with_preset_override_and_word_ppl(train_lm, capsys, raw, tm
                     "--dropouth=0.3")
     out = capsys.readouterr()
     assert code == 0, out.err
-    config = _json(save / "config.json")
+    config = read_json(save / "config.json")
     preset = presets.get("multifit_small")
     model, train = config["model"], config["train"]
     # Set by the preset (not on the command line):
@@ -66,7 +62,7 @@ def test_subword_run_with_preset_override_and_word_ppl(train_lm, capsys, raw, tm
     assert model["dropouth_kr"] == pytest.approx(0.7)
     assert config["extra"]["preset"] == "multifit_small"
     assert os.path.isfile(save / "sp.model")
-    metrics = _json(save / "metrics.json")
+    metrics = read_json(save / "metrics.json")
     # Word ppl = exp(loss * tokens / words) > token ppl (more pieces than words).
     assert metrics["valid_word_ppl"] > metrics["valid_ppl"] > 1
     assert metrics["test_word_ppl"] > metrics["test_ppl"] > 1
@@ -78,7 +74,7 @@ def test_backward_is_saved_and_kept_on_resume(train_lm, capsys, raw, tmp_path):
     save = f"--save={tmp_path / 'b'}"
     assert train_lm(f"--data={raw}", f"--spm_model={raw / 'sp.model'}", save, *TINY,
                     "--backward", "--max_steps=2", "--drop_mult=0.5") == 0
-    config = _json(tmp_path / "b" / "config.json")
+    config = read_json(tmp_path / "b" / "config.json")
     assert config["train"]["backward"] is True
     assert config["model"]["dropout_kr"] == pytest.approx(1 - 0.4 * 0.5)
     capsys.readouterr()
@@ -92,7 +88,7 @@ def test_backward_is_saved_and_kept_on_resume(train_lm, capsys, raw, tmp_path):
     out = capsys.readouterr().out
     assert "backward (reversed streams)" in out and "resumed from" in out
     # evaluate.py reads the text the way the run was trained: reversed pieces.
-    metrics = _json(tmp_path / "b" / "metrics.json")
+    metrics = read_json(tmp_path / "b" / "metrics.json")
     proc = subprocess.run(python_command(
         os.path.join(ROOT, "examples", "evaluate.py"), save, f"--file={raw / 'valid.txt'}",
         "--batch_size=2", "--bptt=10"), capture_output=True, text=True, timeout=300, cwd=ROOT)
