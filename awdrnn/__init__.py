@@ -15,29 +15,38 @@ The legacy cell classes (`LSTMCell`, `MultiRNNCell`, `DropoutWrapper`, ...) are
 in `awdrnn.rnn_cell`, usable without setting `TF_USE_LEGACY_KERAS`.
 """
 
-from awdrnn import asgd
-from awdrnn import backward_lm
-from awdrnn import bptt
-from awdrnn import corpus
-from awdrnn import generation
-from awdrnn import lm_graph
-from awdrnn import lm_model
-from awdrnn import lm_training
-from awdrnn import presets
-from awdrnn import regularizers
+# The subpackages first, in the order their imports need: `kernels` (its
+# `fast_rnn` imports the cells at top level, which import `kernels` modules),
+# then `data`, then `lm`, which brings in `training` (whose `loop` and
+# `checkpoint_files` use `lm.curves` and `lm.errors`). `awdrnn.text` is not
+# imported here: it needs sentencepiece.
+from awdrnn import kernels
+from awdrnn import data
+from awdrnn import lm
+from awdrnn import training
 from awdrnn import rnn_cell
-from awdrnn import synthetic_corpus
-from awdrnn import word_perplexity
+from awdrnn.data import bptt
+from awdrnn.data import corpus
+from awdrnn.data import synthetic_corpus
 from awdrnn.dropout_masks import MaskUpdate
 from awdrnn.dropout_masks import PersistentMask
-from awdrnn.fast_rnn import dynamic_rnn
-from awdrnn.lm_model import LanguageModel
-from awdrnn.lm_model import LMConfig
-from awdrnn.lm_training import TrainConfig
-from awdrnn.lm_training import Trainer
+from awdrnn.kernels.fast_rnn import dynamic_rnn
+from awdrnn.lm import backward as backward_lm
+from awdrnn.lm import generation
+from awdrnn.lm import graph as lm_graph
+from awdrnn.lm import model as lm_model
+from awdrnn.lm import presets
+from awdrnn.lm import training as lm_training
+from awdrnn.lm import word_perplexity
+from awdrnn.lm.model import LanguageModel
+from awdrnn.lm.model import LMConfig
+from awdrnn.lm.training import TrainConfig
+from awdrnn.lm.training import Trainer
 from awdrnn.qrnn_cell import QRNNCell
 from awdrnn.qrnn_cell import QRNNStateTuple
 from awdrnn.qrnn_cell import dynamic_qrnn
+from awdrnn.training import asgd
+from awdrnn.training import regularizers
 from awdrnn.variational_dropout import VariationalDropout
 from awdrnn.variational_dropout import embedding_dropout
 from awdrnn.variational_dropout import locked_dropout

@@ -25,7 +25,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from awdrnn.graph_context import outside_loops
+from awdrnn.kernels.graph_context import outside_loops
 
 
 def check_keep_prob(value, name="keep_prob"):

@@ -59,7 +59,7 @@ import tensorflow as tf
 
 from awdrnn import dropout_masks
 from awdrnn import shapes
-from awdrnn.linear_scan import linear_recurrence
+from awdrnn.kernels.linear_scan import linear_recurrence
 from awdrnn.rnn_cell import LayerRNNCell, MultiRNNCell
 from awdrnn.weight_drop import WeightDropMixin
 

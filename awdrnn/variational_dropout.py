@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from awdrnn import dropout_masks
 from awdrnn import shapes
-from awdrnn.graph_context import GraphCache
+from awdrnn.kernels.graph_context import GraphCache
 
 
 def _scale(x, mask, keep_prob):

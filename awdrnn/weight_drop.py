@@ -14,8 +14,8 @@ import tensorflow as tf
 from tf_keras.src import backend as keras_backend
 
 from awdrnn import dropout_masks
-from awdrnn import graph_context
-from awdrnn.graph_context import GraphCache
+from awdrnn.kernels import graph_context
+from awdrnn.kernels.graph_context import GraphCache
 
 
 class WeightDropMixin:

@@ -63,7 +63,7 @@ class TFStep:
             cell = _cells(kind, size["sizes"], size["emb"], train)
             rnn = awdrnn.dynamic_rnn if runner == "awdrnn" else tf.compat.v1.nn.dynamic_rnn
             out, _ = rnn(cell, x, dtype=tf.float32)
-            self.path = (awdrnn.fast_rnn.path_of(cell, batch)[0] if runner == "awdrnn"
+            self.path = (awdrnn.kernels.fast_rnn.path_of(cell, batch)[0] if runner == "awdrnn"
                          else "stock")
             bias = tf.compat.v1.get_variable("softmax_b", [size["vocab"]],
                                              initializer=tf.zeros_initializer())

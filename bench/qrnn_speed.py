@@ -14,7 +14,7 @@ Graphs are built first, then timed round-robin (one step of each per round,
 median per path), so machine load affects all alike. `--pooling` instead
 times candidate poolings for `c_t = a_t * c_{t-1} + b_t` alone at
 `[steps, batch, units]` (forward + backward), which chose the one
-`awdrnn.linear_scan` uses.
+`awdrnn.kernels.linear_scan` uses.
 
     python bench/qrnn_speed.py                 # the table of the issue
     python bench/qrnn_speed.py --pooling       # pooling candidates
@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402
 
 import awdrnn  # noqa: E402
 from awdrnn import rnn_cell  # noqa: E402
-from awdrnn.linear_scan import linear_recurrence  # noqa: E402
+from awdrnn.kernels.linear_scan import linear_recurrence  # noqa: E402
 
 BASELINE = "lstm/dynamic_rnn"
 

@@ -17,7 +17,7 @@ backward + SGD) and batch 1 and 64 (inference: forward + loss), for
 All paths of one (size, mode) are built first and then timed interleaved
 (round-robin, one step each per round; the median per path is reported), so
 ratios are fair on a shared machine. Every allocator in `--allocators` runs in
-its own child process (jemalloc via LD_PRELOAD, see awdrnn/allocator.py);
+its own child process (jemalloc via LD_PRELOAD, see awdrnn/kernels/allocator.py);
 `auto` means both jemalloc and glibc when jemalloc is installed. Also printed:
 achieved GFLOP/s (analytic matrix-product FLOPs of the step) next to the
 machine's own large-matmul rate measured in the same run (and the rate of an
@@ -44,7 +44,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from awdrnn import allocator  # noqa: E402  (light: no TensorFlow import)
+from awdrnn.kernels import allocator  # noqa: E402  (light: no TensorFlow import)
 
 SIZES = {
     "small": dict(vocab=10000, emb=200, sizes=[200, 200], bptt=35),

@@ -7,7 +7,7 @@ The file is read like the training data (one sentence per line, `<eos>`
 appended); words outside the model's vocabulary map to `<unk>` (an error if
 the vocabulary has none). A subword run (trained with --spm_model) reads the
 file as raw text, each line `bos pieces eos`, and reports the per-word
-perplexity too (`word_ppl`, awdrnn/word_perplexity.py). A backward run
+perplexity too (`word_ppl`, awdrnn/lm/word_perplexity.py). A backward run
 reads the ids reversed, as it was trained. Uses `<save>/best`. The paper evaluates test with
 batch size 1 (the default) and validation with 10.
 Exit codes: 0 done, 2 bad file or flags, 4 missing/mismatched checkpoint.
@@ -27,7 +27,8 @@ from absl import flags  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import numpy as np  # noqa: E402
 
-from awdrnn import corpus, lm_training, word_perplexity  # noqa: E402
+from awdrnn.data import corpus  # noqa: E402
+from awdrnn.lm import training as lm_training, word_perplexity  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("save", "runs/lm", "Run folder written by train_lm.py.")

@@ -22,7 +22,8 @@ script_support.import_tensorflow()  # before anything else imports it: no start-
 from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from awdrnn import corpus, generation, lm_training  # noqa: E402
+from awdrnn.data import corpus  # noqa: E402
+from awdrnn.lm import generation, training as lm_training  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("save", "runs/lm", "Run folder written by train_lm.py.")

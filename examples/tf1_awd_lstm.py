@@ -34,7 +34,8 @@ from absl import app, flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import awdrnn  # noqa: E402
-from awdrnn import corpus, rnn_cell, synthetic_corpus  # noqa: E402
+from awdrnn import rnn_cell  # noqa: E402
+from awdrnn.data import corpus, synthetic_corpus  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", None, "Corpus folder with train.txt, valid.txt, test.txt "

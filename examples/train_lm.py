@@ -29,7 +29,7 @@ Subword language models (doc/language_model.md, "Subword language models"):
     python examples/train_lm.py ... --backward --save=runs/wt2_spm_bwd
 
 `--spm_model` reads `--data` as raw text (each line `bos pieces eos`);
-`--preset` sets every flag not given on the command line (awdrnn.presets);
+`--preset` sets every flag not given on the command line (awdrnn.lm.presets);
 `--drop_mult` multiplies the five drop rates when a run starts;
 `--backward` trains on the reversed token streams.
 
@@ -44,7 +44,7 @@ architecture and SentencePiece model (a word-level vocabulary that differs
 is remapped: new words start at the mean embedding and bias);
 `--discriminative` (`--disc_factor`) and `--unfreeze` are saved with the run.
 Every run ends by writing its best model's encoder to `<save>/encoder/`
-(`awdrnn.encoder_io.load_encoder` loads it by path).
+(`awdrnn.lm.encoder_io.load_encoder` loads it by path).
 
 Exit codes: 0 done, 2 bad data or flags, 3 NaN loss, 4 checkpoint mismatch
 or no run to resume, 130 interrupted (by a first Ctrl-C/SIGTERM a checkpoint
@@ -65,9 +65,11 @@ script_support.import_tensorflow()  # before anything else imports it: no start-
 from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from awdrnn import (  # noqa: E402
-    checkpoints, corpus, encoder_io, generation, lm_model, lm_training, lm_vocab_remap, presets,
-    synthetic_corpus)
+from awdrnn.data import corpus, synthetic_corpus  # noqa: E402
+from awdrnn.lm import (  # noqa: E402
+    encoder_io, generation, model as lm_model, presets, training as lm_training,
+    vocab_remap as lm_vocab_remap)
+from awdrnn.training import checkpoints  # noqa: E402
 from awdrnn.text import subword_corpus  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -111,7 +113,7 @@ flags.DEFINE_string("spm_model", None, "SentencePiece .model (ids unk 0, pad 1, 
                     "examples/subwords.py trains one): --data then holds raw text, each "
                     "line encoded as bos pieces eos.")
 flags.DEFINE_enum("preset", None, sorted(presets.PRESETS), "Hyper-parameters of a paper "
-                  "(awdrnn/presets.py) for every flag not given on the command line.")
+                  "(awdrnn/lm/presets.py) for every flag not given on the command line.")
 flags.DEFINE_float("drop_mult", 1.0, "Multiplies the five drop rates when a run starts "
                    "(presets may set it; saved as the multiplied rates).")
 flags.DEFINE_string("save", "runs/lm", "Run folder (checkpoints, metrics.json, curves.png, tb/).")
@@ -445,7 +447,7 @@ def _save_encoder(spm_model):
         os.replace(folder, old)
     os.replace(new, folder)
     shutil.rmtree(old, ignore_errors=True)
-    print(f"encoder: {folder} (awdrnn.encoder_io.load_encoder)")
+    print(f"encoder: {folder} (awdrnn.lm.encoder_io.load_encoder)")
 
 
 def _spm_model(extra):
@@ -519,7 +521,7 @@ def run():
                                       else ""))
     if extra.get("preset"):
         print(f"preset {extra['preset']}: flags not given on the command line from "
-              "awdrnn/presets.py")
+              "awdrnn/lm/presets.py")
     print(f"model: {model_config}")
     print(f"training: {train_config}")
     metrics = trainer.run()

@@ -1,6 +1,7 @@
 """Small generated corpora and tiny configurations shared by the language-model tests."""
 
-from awdrnn import corpus, lm_model, lm_training, synthetic_corpus
+from awdrnn.data import corpus, synthetic_corpus
+from awdrnn.lm import model as lm_model, training as lm_training
 
 # Flags giving a tiny, fast model for examples/train_lm.py.
 TINY_FLAGS = ["--emsize=8", "--nhid=8", "--nlayers=1", "--batch_size=4", "--bptt=10",

@@ -1,4 +1,4 @@
-"""awdrnn.allocator: finding jemalloc, the preload environment, and the re-exec."""
+"""awdrnn.kernels.allocator: finding jemalloc, the preload environment, and the re-exec."""
 
 import os
 import subprocess
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from awdrnn import allocator
+from awdrnn.kernels import allocator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,14 +38,14 @@ def test_missing_jemalloc_says_how_to_install(monkeypatch):
 
 
 def test_current_is_glibc_without_preload():
-    assert _run("from awdrnn import allocator; print(allocator.current())") == "glibc"
+    assert _run("from awdrnn.kernels import allocator; print(allocator.current())") == "glibc"
 
 
 @pytest.mark.skipif(allocator.find_jemalloc() is None,
                     reason="libjemalloc2 not installed (apt-get install -y libjemalloc2)")
 def test_use_jemalloc_reexecs_once_under_jemalloc(tmp_path):
     script = tmp_path / "probe.py"
-    script.write_text("from awdrnn import allocator\nallocator.use_jemalloc()\n"
+    script.write_text("from awdrnn.kernels import allocator\nallocator.use_jemalloc()\n"
                       "print(allocator.current())\n")
     env = {k: v for k, v in os.environ.items()
            if k not in ("LD_PRELOAD", allocator.ENV_CHOICE)}
@@ -64,7 +64,7 @@ def test_use_jemalloc_reexecs_the_same_command_line(tmp_path, how):
     """`python -m mod`, `python -c code` and interpreter options survive the
     re-exec (sys.argv[0] would be the module path or "-c")."""
     (tmp_path / "probe_mod.py").write_text(
-        "import sys\nfrom awdrnn import allocator\nallocator.use_jemalloc()\n"
+        "import sys\nfrom awdrnn.kernels import allocator\nallocator.use_jemalloc()\n"
         "print(allocator.current(), sys.argv[1:], sys.flags.isolated)\n")
     code = (f"import sys; sys.path[:0] = [{REPO!r}, {str(tmp_path)!r}]; "
             "import probe_mod")
@@ -83,7 +83,7 @@ def test_use_jemalloc_reexecs_the_same_command_line(tmp_path, how):
 
 def test_opt_out_keeps_glibc():
     code = """
-        from awdrnn import allocator
+        from awdrnn.kernels import allocator
         print(allocator.use_jemalloc(verbose=False))
     """
     assert _run(code, {allocator.ENV_CHOICE: "system"}) == "glibc"

@@ -1,10 +1,10 @@
-"""Tests of awdrnn.asgd: the NT trigger and weight averaging on a toy problem."""
+"""Tests of awdrnn.training.asgd: the NT trigger and weight averaging on a toy problem."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import asgd
+from awdrnn.training import asgd
 
 
 def _reference_switch(history, val_loss, nonmono):

@@ -1,4 +1,4 @@
-"""Backward language models (awdrnn/backward_lm.py, `TrainConfig.backward`).
+"""Backward language models (awdrnn/lm/backward.py, `TrainConfig.backward`).
 
 The reversed streams are checked against NumPy's `[::-1]` of the corpus, at
 the graph's door: the ids of the first training segment fed to the session.
@@ -10,7 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from awdrnn import backward_lm, corpus, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import backward as backward_lm, training as lm_training
 from lm_test_data import tiny_configs, tiny_corpus
 
 
@@ -53,7 +54,7 @@ def test_trainer_feeds_the_reversed_stream(data, tmp_path, backward):
 def test_backward_sample_ends_with_the_prime(data):
     # A backward model grows the text leftwards: the prime is the text's end,
     # and the ids it is fed are the prime's reversed.
-    from awdrnn import generation, lm_graph, lm_model
+    from awdrnn.lm import generation, graph as lm_graph, model as lm_model
     from tf_session import new_session
     g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=len(data.vocab), emsize=4, nhid=4,
                                            nlayers=1), graph_seed=2, batch_size=1)

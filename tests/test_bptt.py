@@ -1,11 +1,11 @@
-"""Tests of awdrnn.bptt: the paper's length distribution, LR rescale, epoch cover, state."""
+"""Tests of awdrnn.data.bptt: the paper's length distribution, LR rescale, epoch cover, state."""
 
 import json
 
 import numpy as np
 import pytest
 
-from awdrnn import bptt
+from awdrnn.data import bptt
 
 
 def test_length_distribution_matches_the_paper():

@@ -1,10 +1,10 @@
-"""Tests of awdrnn.checkpoints: publication is atomic, failures leave the old one."""
+"""Tests of awdrnn.training.checkpoints: publication is atomic, failures leave the old one."""
 
 import os
 
 import pytest
 
-from awdrnn import checkpoints
+from awdrnn.training import checkpoints
 
 
 def _writer(text):

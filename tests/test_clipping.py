@@ -1,10 +1,10 @@
-"""Tests of awdrnn.clipping: the global norm of sparse gradients equals the dense one."""
+"""Tests of awdrnn.training.clipping: the global norm of sparse gradients equals the dense one."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import clipping
+from awdrnn.training import clipping
 
 from tf_session import new_session
 

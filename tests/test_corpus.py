@@ -1,11 +1,11 @@
-"""Tests of awdrnn.corpus: tokenisation, vocabulary, batching layout, errors."""
+"""Tests of awdrnn.data.corpus: tokenisation, vocabulary, batching layout, errors."""
 
 import os
 
 import numpy as np
 import pytest
 
-from awdrnn import corpus
+from awdrnn.data import corpus
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 

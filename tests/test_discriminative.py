@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import lm_model
+from awdrnn.lm import model as lm_model
 from awdrnn.training import discriminative, layer_groups
 from awdrnn.training.adamw import AdamWOptimizer
 from test_adamw import NumpyAdamW

@@ -1,4 +1,4 @@
-"""Saving an LM's encoder and loading it by path (awdrnn/encoder_io.py).
+"""Saving an LM's encoder and loading it by path (awdrnn/lm/encoder_io.py).
 
 The reference is the trained LM's own forward pass: the last layer's
 undropped output of the run's inference graph (`lm_training.open_best_model`),
@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints, corpus, encoder_io, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import encoder_io, training as lm_training
+from awdrnn.training import checkpoints
 
 import lm_test_data
 from tf_session import new_session

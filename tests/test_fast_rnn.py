@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 import awdrnn
-from awdrnn import fast_rnn, rnn_cell
+from awdrnn import rnn_cell
+from awdrnn.kernels import fast_rnn
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell
 
 warnings.filterwarnings("ignore", message=".*is deprecated.*")

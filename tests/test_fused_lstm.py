@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn.fused_lstm import lstm_sequence
+from awdrnn.kernels.fused_lstm import lstm_sequence
 
 T, B, D, U = 5, 3, 4, 6
 

@@ -1,10 +1,11 @@
-"""Tests of awdrnn.generation: temperature sampling and text from a model."""
+"""Tests of awdrnn.lm.generation: temperature sampling and text from a model."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, generation, lm_model, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import generation, model as lm_model, training as lm_training
 
 
 @pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])

@@ -7,7 +7,7 @@ one group per recurrent layer, then embedding + decoder as the top group.
 import pytest
 import tensorflow as tf
 
-from awdrnn import lm_model
+from awdrnn.lm import model as lm_model
 from awdrnn.training import layer_groups
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn.linear_scan import linear_recurrence
+from awdrnn.kernels.linear_scan import linear_recurrence
 
 
 @pytest.fixture(params=["v2", "v1"])

@@ -1,11 +1,11 @@
-"""Tests of awdrnn.lm_curves: curves.png by training step, partial epochs marked,
+"""Tests of awdrnn.lm.curves: curves.png by training step, partial epochs marked,
 the floor's value shown. Expected values are the hand-written metrics below."""
 
 import os
 
 import pytest
 
-from awdrnn import lm_curves
+from awdrnn.lm import curves as lm_curves
 
 pytest.importorskip("matplotlib")
 

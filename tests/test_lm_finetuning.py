@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints, corpus, lm_graph, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import graph as lm_graph, training as lm_training
+from awdrnn.training import checkpoints
 
 import lm_test_data
 from tf_session import new_session

@@ -1,10 +1,12 @@
-"""Tests of awdrnn.lm_graph: the training step against its equations, evaluation, restore."""
+"""Tests of awdrnn.lm.graph: the training step against its equations, evaluation, restore."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, fast_rnn, lm_errors, lm_graph
+from awdrnn.data import corpus
+from awdrnn.kernels import fast_rnn
+from awdrnn.lm import errors as lm_errors, graph as lm_graph
 
 import lm_test_data
 

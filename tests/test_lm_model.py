@@ -1,10 +1,10 @@
-"""Tests of awdrnn.lm_model: variables, a NumPy forward reference, state carry, dropout switch."""
+"""Tests of awdrnn.lm.model: variables, a NumPy forward reference, state carry, dropout switch."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import lm_model
+from awdrnn.lm import model as lm_model
 from awdrnn.qrnn_cell import QRNNCell
 
 from random_ops import random_op_seeds

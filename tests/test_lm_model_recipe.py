@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, lm_graph, lm_model, rnn_cell
+from awdrnn import rnn_cell
+from awdrnn.data import corpus
+from awdrnn.lm import graph as lm_graph, model as lm_model
 
 import lm_test_data
 import qrnn_reference

@@ -1,5 +1,5 @@
 """Learning-rate schedules and optimizers of the language-model graph
-(awdrnn/lm_graph.py `learning_rate`, `TrainConfig.lr_schedule` / `optimizer`).
+(awdrnn/lm/graph.py `learning_rate`, `TrainConfig.lr_schedule` / `optimizer`).
 
 Expected rates are the published formulas written here in NumPy: ULMFiT's
 slanted triangular rate (Howard & Ruder 2018, eq. 3) and fastai v1's
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from awdrnn import lm_graph, lm_model, lm_training
+from awdrnn.lm import graph as lm_graph, model as lm_model, training as lm_training
 from lm_test_data import NO_DROPOUT
 from tf_session import new_session
 

@@ -1,4 +1,4 @@
-"""Tests of awdrnn.lm_training: exact resume, NT-ASGD in the loop, NaN, Ctrl-C, bad input."""
+"""Tests of awdrnn.lm.training: exact resume, NT-ASGD in the loop, NaN, Ctrl-C, bad input."""
 
 import os
 import shutil
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints, corpus, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import training as lm_training
+from awdrnn.training import checkpoints
 
 import lm_test_data
 

@@ -5,7 +5,7 @@ expected stop is exact and no test depends on the machine's speed."""
 
 import pytest
 
-from awdrnn import lm_training
+from awdrnn.lm import training as lm_training
 
 import lm_test_data
 

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints, lm_graph, lm_training
+from awdrnn.lm import graph as lm_graph, training as lm_training
+from awdrnn.training import checkpoints
 
 import lm_test_data
 

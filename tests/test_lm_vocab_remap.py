@@ -1,4 +1,4 @@
-"""Moving a trained LM to a new vocabulary (awdrnn/lm_vocab_remap.py).
+"""Moving a trained LM to a new vocabulary (awdrnn/lm/vocab_remap.py).
 
 Expected rows are written by hand (fastai v1's `convert_weights`: kept rows
 for known words, the mean row for new ones), and on a real run trained for a
@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoint_files, checkpoints, corpus, lm_training, lm_vocab_remap
-from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.data import corpus
+from awdrnn.lm import training as lm_training, vocab_remap as lm_vocab_remap
+from awdrnn.training import checkpoint_files, checkpoints
+from awdrnn.lm.errors import CheckpointMismatch
 
 import lm_test_data
 

@@ -32,7 +32,8 @@ import types
 import numpy as np
 import pytest
 
-from awdrnn import bptt, corpus, lm_graph, lm_model, lm_training
+from awdrnn.data import bptt, corpus
+from awdrnn.lm import graph as lm_graph, model as lm_model, training as lm_training
 from tf_session import new_session
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")

@@ -1,10 +1,10 @@
-"""Tests of awdrnn.regularizers against NumPy (AR, TAR, weight decay)."""
+"""Tests of awdrnn.training.regularizers against NumPy (AR, TAR, weight decay)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import regularizers
+from awdrnn.training import regularizers
 
 
 def _run(t):

@@ -1,5 +1,5 @@
 """Subword corpora (awdrnn/text/subword_corpus.py) and per-word perplexity
-(awdrnn/word_perplexity.py).
+(awdrnn/lm/word_perplexity.py).
 
 Streams are checked against `sentencepiece` called directly; word counts
 against counts made by hand on a tiny file; per-word perplexity against
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import sentencepiece as spm
 
-from awdrnn import corpus, lm_graph, lm_model, word_perplexity
+from awdrnn.data import corpus
+from awdrnn.lm import graph as lm_graph, model as lm_model, word_perplexity
 from awdrnn.text import subword_corpus, subwords
 from awdrnn.text.text_files import TextError
 from text_samples import generated_lines, write_lines
@@ -111,7 +112,7 @@ def test_bad_model_and_files(folder, tmp_path):
 
 @pytest.mark.parametrize("backward", [False, True])
 def test_sample_text_decodes_pieces_around_the_prime(data, backward):
-    from awdrnn import generation
+    from awdrnn.lm import generation
     g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=len(data.vocab), emsize=4, nhid=4,
                                            nlayers=1), graph_seed=2, batch_size=1)
     fed, feed = [], g.feed

@@ -1,4 +1,4 @@
-"""Tests of awdrnn.synthetic_corpus: exact entropy rate, sampling, files."""
+"""Tests of awdrnn.data.synthetic_corpus: exact entropy rate, sampling, files."""
 
 import math
 import os
@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from awdrnn import corpus, synthetic_corpus
-from awdrnn.synthetic_corpus import Grammar
+from awdrnn.data import corpus, synthetic_corpus
+from awdrnn.data.synthetic_corpus import Grammar
 
 
 def test_entropy_rate_of_a_hand_computed_chain():

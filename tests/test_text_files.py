@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from awdrnn import lm_errors
+from awdrnn.lm import errors as lm_errors
 from awdrnn.text import text_files
 from awdrnn.text.text_files import TextError
 

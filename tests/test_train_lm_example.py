@@ -12,7 +12,8 @@ import subprocess
 import pytest
 import tensorflow as tf
 
-from awdrnn import corpus, lm_model, lm_training
+from awdrnn.data import corpus
+from awdrnn.lm import model as lm_model, training as lm_training
 
 import lm_test_data
 from scripts import python_command

@@ -17,8 +17,10 @@ import tensorflow as tf
 
 import lm_test_data
 import scripts
-from awdrnn.checkpoints import read_json
-from awdrnn import checkpoints, corpus, encoder_io, lm_graph, lm_training, synthetic_corpus
+from awdrnn.training.checkpoints import read_json
+from awdrnn.data import corpus, synthetic_corpus
+from awdrnn.lm import encoder_io, graph as lm_graph, training as lm_training
+from awdrnn.training import checkpoints
 from awdrnn.text import subword_corpus, subwords
 from scripts import python_command
 

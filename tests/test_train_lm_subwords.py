@@ -14,10 +14,10 @@ import pytest
 import sentencepiece as spm
 
 import lm_test_data
-from awdrnn import presets
+from awdrnn.lm import presets
 from awdrnn.text import subwords
 import scripts
-from awdrnn.checkpoints import read_json
+from awdrnn.training.checkpoints import read_json
 from scripts import python_command
 from text_samples import generated_lines, write_lines
 

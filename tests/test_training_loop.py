@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import checkpoints
-from awdrnn.lm_errors import CheckpointMismatch, DataError, Interrupted, NaNLoss
+from awdrnn.training import checkpoints
+from awdrnn.lm.errors import CheckpointMismatch, DataError, Interrupted, NaNLoss
 from awdrnn.training import loop
 
 RNG = np.random.RandomState(0)

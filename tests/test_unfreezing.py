@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awdrnn import lm_model
+from awdrnn.lm import model as lm_model
 from awdrnn.training import discriminative, layer_groups, unfreezing
 from tf_session import new_session
 

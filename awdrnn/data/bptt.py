@@ -11,7 +11,7 @@ token gets to be trained on with a different amount of context:
 The learning-rate rescale keeps the per-token step size fixed, since the loss
 is a mean over the segment's tokens.
 
-    from awdrnn import bptt
+    from awdrnn.data import bptt
     segments = bptt.SegmentSampler(bptt=70, seed=1)
     for start, seq_len in segments.epoch(num_steps=streams.shape[1]):
         x = streams[:, start:start + seq_len]

@@ -6,7 +6,7 @@ appended (blank lines included, as in the salesforce `data.py`), and the
 vocabulary is built from the three files in that order, so the PTB and
 WikiText-2 vocabularies have their usual sizes (10,000 and 33,278).
 
-    from awdrnn import corpus
+    from awdrnn.data import corpus
     c = corpus.Corpus("../shared/data/ptb")
     streams = corpus.batchify(c.train, batch_size=20)   # [20, 46479] int32
     c.vocab.save("runs/x/vocab.txt")

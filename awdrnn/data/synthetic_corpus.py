@@ -14,7 +14,7 @@ entropy (entropy rate, nats) is therefore exact:
 and `exp(H)` is the perplexity floor that no model can beat on a long sample
 (`<eos>`, written as a line end, counts as a token, as in PTB).
 
-    from awdrnn import synthetic_corpus
+    from awdrnn.data import synthetic_corpus
     info = synthetic_corpus.generate_corpus("runs/demo/data", seed=1)
     print(info["perplexity_floor"])      # 8.77; train.txt, valid.txt, test.txt
 
@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from awdrnn.corpus import EOS
+from awdrnn.data.corpus import EOS
 
 VERSION = 1
 

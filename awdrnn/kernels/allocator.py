@@ -11,7 +11,7 @@ TensorFlow and jemalloc faster for PyTorch): measure with `bench/run.py`.
 The allocator must be chosen before the process starts, so `use_jemalloc()`
 re-executes the current script with it preloaded:
 
-    from awdrnn import allocator
+    from awdrnn.kernels import allocator
 
     if __name__ == "__main__":
         allocator.use_jemalloc()      # first line of main(): may re-exec
@@ -104,13 +104,13 @@ def use_jemalloc(argv=None, verbose=True):
     path = find_jemalloc()
     if path is None:
         if verbose:
-            print("awdrnn.allocator: jemalloc not installed, using glibc malloc "
+            print("awdrnn.kernels.allocator: jemalloc not installed, using glibc malloc "
                   "(apt-get install -y libjemalloc2 for faster CPU training)",
                   file=sys.stderr)
         return name
     argv = list(sys.orig_argv[1:] if argv is None else argv)
     if verbose:
-        print(f"awdrnn.allocator: re-executing under jemalloc ({path})", file=sys.stderr)
+        print(f"awdrnn.kernels.allocator: re-executing under jemalloc ({path})", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable] + argv, jemalloc_env(path))

@@ -8,7 +8,7 @@ awdrnn cells by their fastest correct whole-sequence path.
     cell = awdrnn.WeightDropLSTMCell(64, weight_drop_kr=0.5, use_vd=True)
     x = tf.compat.v1.placeholder(tf.float32, [None, 35, 32])
     outputs, state = awdrnn.dynamic_rnn(cell, x, dtype=tf.float32)
-    print(awdrnn.fast_rnn.path_of(cell))   # ('fused_lstm', ...)
+    print(awdrnn.kernels.fast_rnn.path_of(cell))   # ('fused_lstm', ...)
 
 Paths, chosen at graph-construction time by `path_of(cell, batch_size)`:
 
@@ -16,7 +16,7 @@ Paths, chosen at graph-construction time by `path_of(cell, batch_size)`:
   whose cells all are, without peepholes, `cell_clip`, `num_proj`, a
   non-tanh activation or a tensor `forget_bias`, and with
   `state_is_tuple=True`. Each layer runs
-  `awdrnn.fused_lstm.lstm_sequence` on the cell's own variables, with the
+  `awdrnn.kernels.fused_lstm.lstm_sequence` on the cell's own variables, with the
   cell's own dropped kernel (`_dropped_kernel()`, the very tensor the cell's
   step uses, so masks and update ops are shared with any stock-path use).
   Cells built with `training=False` (a Python bool: evaluation, generation)
@@ -50,7 +50,7 @@ import numbers
 import tensorflow as tf
 
 from awdrnn import shapes
-from awdrnn.fused_lstm import lstm_sequence
+from awdrnn.kernels.fused_lstm import lstm_sequence
 from awdrnn.qrnn_cell import QRNNCell, dynamic_qrnn, qrnn_layers
 from awdrnn.rnn_cell import LSTMStateTuple, MultiRNNCell
 from awdrnn.weight_drop_lstm import WeightDropLSTMCell

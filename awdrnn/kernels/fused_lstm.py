@@ -25,7 +25,7 @@ the stock loops do three products with `input_depth + h` rows per step, one
 of them the weight gradient from `batch` rows.
 
     import tensorflow as tf
-    from awdrnn.fused_lstm import lstm_sequence
+    from awdrnn.kernels.fused_lstm import lstm_sequence
 
     x = tf.random.normal([35, 8, 32])                 # [time, batch, depth]
     kernel = tf.random.normal([32 + 64, 256])         # [W_x; W_h], gates i j f o
@@ -182,7 +182,7 @@ def lstm_sequence(x, kernel, bias, c0, h0, forget_bias=1.0,
         forward pass with activations first (one extra forward).
       xla: compile the inference forward pass with XLA (`jit_compile`), which
         fuses each step's elementwise work into the loop; faster for small
-        batches (see `awdrnn.fast_rnn`), recompiled once per input shape.
+        batches (see `awdrnn.kernels.fast_rnn`), recompiled once per input shape.
         Only with `inference=True`.
       name: optional name scope.
 

@@ -6,7 +6,7 @@ everything else in the layer is computed for all time steps at once, so this
 element-wise scan is the only sequential part.
 
     import tensorflow as tf
-    from awdrnn.linear_scan import linear_recurrence
+    from awdrnn.kernels.linear_scan import linear_recurrence
 
     a = tf.random.uniform([70, 20, 1150])          # [time, batch, units]
     b = tf.random.normal([70, 20, 1150])

@@ -8,7 +8,7 @@ set (saved in the run's `config.json`, so resume, evaluation and generation
 read the text the same way):
 
     import numpy as np, types
-    from awdrnn import backward_lm
+    from awdrnn.lm import backward as backward_lm
     data = types.SimpleNamespace(vocab=["a", "b"], train=np.array([0, 1, 1]),
                                  valid=np.array([1, 0]), test=np.array([0, 1]))
     print(backward_lm.reversed_corpus(data).train)    # [1 1 0]

@@ -1,6 +1,7 @@
 """`curves.png` of a language-model run: perplexity against the training step.
 
-    from awdrnn import checkpoints, lm_curves
+    from awdrnn.lm import curves as lm_curves
+    from awdrnn.training import checkpoints
     metrics = checkpoints.read_json("runs/demo/metrics.json")
     lm_curves.plot_curves(metrics, "runs/demo/curves.png")
 

@@ -18,7 +18,7 @@ the saved values (`tf.compat.v1.train.init_from_checkpoint`), so the usual
 `global_variables_initializer()` loads them:
 
     import tensorflow as tf
-    from awdrnn import encoder_io
+    from awdrnn.lm import encoder_io
     encoder = encoder_io.load_encoder("runs/lm/encoder")
     with tf.Graph().as_default():
         ids = tf.compat.v1.placeholder(tf.int32, [None, None])
@@ -40,8 +40,10 @@ import shutil
 
 import tensorflow as tf
 
-from awdrnn import checkpoint_files, checkpoints, corpus, lm_model, lm_training
-from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.data import corpus
+from awdrnn.lm import model as lm_model, training as lm_training
+from awdrnn.training import checkpoint_files, checkpoints
+from awdrnn.lm.errors import CheckpointMismatch
 
 ENCODER_FILE = "encoder.json"
 FORMAT = "awdrnn-encoder"
@@ -149,7 +151,7 @@ class Encoder:
         path = os.path.join(folder, ENCODER_FILE)
         if not os.path.isfile(path):
             raise EncoderError(f"{folder!r} is not an encoder folder (no {ENCODER_FILE}); "
-                               "write one with awdrnn.encoder_io.save_encoder(run_dir, folder).")
+                               "write one with awdrnn.lm.encoder_io.save_encoder(run_dir, folder).")
         info = checkpoints.read_json(path)
         if info.get("format") != FORMAT or info.get("version") != VERSION:
             raise EncoderError(f"{path}: format {info.get('format')!r} version "
@@ -181,7 +183,7 @@ class Encoder:
             f"({self.config.vocab_size} words)"
             + (f", e.g. words it lacks {unknown}" if unknown else ", or its order differs")
             + "; encode the data with the encoder's vocabulary, or move the LM to the new "
-            "vocabulary first (awdrnn.lm_vocab_remap.remap_saved_lm).")
+            "vocabulary first (awdrnn.lm.vocab_remap.remap_saved_lm).")
 
     def build(self, ids, training=None, scope="encoder", **overrides):
         """Builds the encoder on `ids` under `scope`, initialised from the folder.

@@ -4,7 +4,7 @@ Each carries the exit code the example scripts return:
 
     try:
         trainer.run()
-    except lm_errors.TrainingError as e:
+    except awdrnn.lm.errors.TrainingError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
 """

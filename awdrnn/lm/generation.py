@@ -6,14 +6,14 @@ T < 1 sharpens the distribution (safer, more repetitive text), T > 1
 flattens it, T = 1 samples the model itself. Words are drawn one at a time,
 the recurrent state carried from word to word.
 
-    from awdrnn import generation, lm_training
+    from awdrnn.lm import generation, training as lm_training
     sess, g, vocab = lm_training.open_best_model("runs/demo", batch_size=1)
     print(generation.sample_text(sess, g, vocab, num_words=50, temperature=0.8))
 """
 
 import numpy as np
 
-from awdrnn.corpus import EOS
+from awdrnn.data.corpus import EOS
 
 
 def check_temperature(temperature):

@@ -22,7 +22,7 @@ groups (`awdrnn.training.discriminative`, `unfreezing`).
 across segments; `save_model` / `restore_model` write and read the model's
 variables (shapes checked first).
 
-    from awdrnn import lm_graph, lm_model
+    from awdrnn.lm import graph as lm_graph, model as lm_model
     g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=100, emsize=16, nhid=32))
     with tf.compat.v1.Session(graph=g.graph) as sess:
         sess.run(g.init)
@@ -33,8 +33,10 @@ import os
 
 import tensorflow as tf
 
-from awdrnn import asgd, bptt, clipping, corpus, lm_model, regularizers
-from awdrnn.checkpoint_files import check_checkpoint_shapes, restore_variables  # noqa: F401
+from awdrnn.data import bptt, corpus
+from awdrnn.lm import model as lm_model
+from awdrnn.training import asgd, clipping, regularizers
+from awdrnn.training.checkpoint_files import check_checkpoint_shapes, restore_variables  # noqa: F401
 from awdrnn.training import discriminative, layer_groups, schedules, unfreezing
 from awdrnn.training.adamw import AdamWOptimizer
 

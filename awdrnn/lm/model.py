@@ -15,7 +15,7 @@ and leaves as tensors: a training loop feeds each segment's final state
 segments and cuts it from the gradient.
 
     import tensorflow as tf
-    from awdrnn import lm_model
+    from awdrnn.lm import model as lm_model
     with tf.Graph().as_default():
         model = lm_model.LanguageModel(lm_model.LMConfig(vocab_size=100, emsize=16,
                                                          nhid=32, nlayers=2))
@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from awdrnn import dropout_masks
-from awdrnn import fast_rnn
+from awdrnn.kernels import fast_rnn
 from awdrnn import shapes
 from awdrnn.qrnn_cell import QRNNCell
 from awdrnn.variational_dropout import embedding_dropout, locked_dropout
@@ -288,7 +288,7 @@ class LanguageModel:
         """Builds the encoder alone: embedding and recurrent layers, no decoder.
 
         The same variables (under `scope`) and numbers as `__call__` up to
-        `raw_output`; what a task head is built on (`awdrnn.encoder_io`).
+        `raw_output`; what a task head is built on (`awdrnn.lm.encoder_io`).
 
         Returns:
           `EncoderOutputs`: `raw_output` `[batch, time, units]` (last layer,

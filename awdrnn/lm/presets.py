@@ -4,7 +4,7 @@ Keys are `examples/train_lm.py` flag names (drop *rates*, as its flags). The
 script applies a preset to every flag not given on its command line, so an
 explicit flag always wins; the library never reads them itself.
 
-    from awdrnn import presets
+    from awdrnn.lm import presets
     config = presets.get("multifit_small")
     print(config["model"], config["nhid"])        # qrnn 400
 

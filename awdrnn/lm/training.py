@@ -16,7 +16,8 @@ condition is checked, and a checkpoint with everything needed to continue
 *exactly* (weights, optimizer slots, averages, step, learning rate, data
 position, BPTT sampler state, recurrent state) is written atomically.
 
-    from awdrnn import corpus, lm_model, lm_training
+    from awdrnn.data import corpus
+    from awdrnn.lm import model as lm_model, training as lm_training
     c = corpus.Corpus("../shared/data/ptb")
     trainer = lm_training.Trainer(
         lm_model.LMConfig(vocab_size=len(c.vocab), emsize=200, nhid=400),
@@ -43,12 +44,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import asgd, backward_lm, bptt, checkpoints, corpus, lm_model, word_perplexity
+from awdrnn.data import bptt, corpus
+from awdrnn.lm import backward as backward_lm, model as lm_model, word_perplexity
+from awdrnn.training import asgd, checkpoints
 from awdrnn.training import loop
-from awdrnn.lm_curves import plot_curves
-from awdrnn.lm_errors import (  # noqa: F401  (re-exported)
+from awdrnn.lm.curves import plot_curves
+from awdrnn.lm.errors import (  # noqa: F401  (re-exported)
     Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss, TrainingError)
-from awdrnn.lm_graph import (  # noqa: F401  (re-exported)
+from awdrnn.lm.graph import (  # noqa: F401  (re-exported)
     LMGraph, check_checkpoint_shapes, evaluate, restore_model, restore_variables, save_model)
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -76,11 +79,11 @@ class TrainConfig:
     step, peak `lr`, over `epochs` times the steps of an epoch of `bptt`-long
     segments; see `lm_graph.learning_rate`); one_cycle also cycles AdamW's
     beta1 from `moms[0]` down to `moms[1]` and back. `backward`: train on
-    each split's reversed token stream (`awdrnn.backward_lm`).
+    each split's reversed token stream (`awdrnn.lm.backward`).
 
     LM fine-tuning (ULMFiT stage 2, doc/fine_tuning.md): `init_from`, a run
     folder whose `best/` weights start a new run (its vocabulary must be the
-    data's: `lm_vocab_remap.remap_saved_lm` moves a word-level run first);
+    data's: `vocab_remap.remap_saved_lm` moves a word-level run first);
     `discriminative`: one optimizer per layer group
     (`awdrnn.training.layer_groups.lm_layer_groups`), group `g` of `n` at
     `lr / disc_factor ** (n - 1 - g)`; `unfreeze`: gradual unfreezing, epoch
@@ -373,7 +376,7 @@ class LMTask(loop.Task):
         return False
 
     def _word_ppl(self, split, mean_loss, batch_size):
-        """Per-word perplexity of a split (`awdrnn.word_perplexity`)."""
+        """Per-word perplexity of a split (`awdrnn.lm.word_perplexity`)."""
         return word_perplexity.word_perplexity(mean_loss, getattr(self.data, split), batch_size,
                                                getattr(self.data.vocab, "word_starts", None))
 
@@ -591,7 +594,7 @@ def check_init_from(run_dir, model_config, vocab):
         raise CheckpointMismatch(
             f"--init_from {run_dir!r} has another vocabulary ({len(their_vocab)} entries vs "
             f"{len(vocab)} in the data); move it to the data's vocabulary first "
-            "(awdrnn.lm_vocab_remap.remap_saved_lm) or use the same SentencePiece model.")
+            "(awdrnn.lm.vocab_remap.remap_saved_lm) or use the same SentencePiece model.")
     _best_folder(run_dir)
 
 

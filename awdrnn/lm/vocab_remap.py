@@ -13,7 +13,7 @@ the mean row:
 Everything else (the recurrent layers) is kept as it is.
 
     import numpy as np
-    from awdrnn import lm_vocab_remap
+    from awdrnn.lm import vocab_remap as lm_vocab_remap
     result = lm_vocab_remap.remap_rows(
         ["<eos>", "the", "cat"], ["the", "dog", "<eos>"],
         embedding=np.array([[0.0, 1.0], [2.0, 3.0], [10.0, 11.0]]),
@@ -36,8 +36,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import checkpoint_files, checkpoints, corpus, lm_training
-from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.data import corpus
+from awdrnn.lm import training as lm_training
+from awdrnn.training import checkpoint_files, checkpoints
+from awdrnn.lm.errors import CheckpointMismatch
 
 RemapResult = collections.namedtuple(
     "RemapResult", ["embedding", "bias", "decoder", "new_rows", "new_words"])

@@ -17,7 +17,7 @@ word-level corpus (`word_starts=None`) every token is a word and word ppl
 equals token ppl.
 
     import numpy as np
-    from awdrnn import word_perplexity
+    from awdrnn.lm import word_perplexity
     ids = np.array([2, 5, 6, 3, 2, 7, 3])           # bos ▁a b eos bos ▁c eos
     starts = np.zeros(8, bool); starts[[3, 5, 7]] = True
     print(word_perplexity.scored_counts(ids, 1, starts))   # (6, 4): ▁a, eos, ▁c, eos
@@ -25,7 +25,7 @@ equals token ppl.
 
 import math
 
-from awdrnn import corpus
+from awdrnn.data import corpus
 
 
 def scored_counts(ids, batch_size, word_starts=None):

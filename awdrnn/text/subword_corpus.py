@@ -3,7 +3,7 @@
 A corpus folder holds raw UTF-8 `train.txt`, `valid.txt` and `test.txt`, one
 sentence or document per line. Each line is encoded as `[bos] pieces [eos]`
 (`awdrnn.text.subwords`, ids unk 0, pad 1, bos 2, eos 3) and the lines are
-concatenated into one id stream per split, the layout `awdrnn.corpus.Corpus`
+concatenated into one id stream per split, the layout `awdrnn.data.corpus.Corpus`
 gives word-level corpora, so the `lm_training.Trainer` takes either:
 
     import os, tempfile
@@ -17,7 +17,7 @@ gives word-level corpora, so the `lm_training.Trainer` takes either:
     c = subword_corpus.SubwordCorpus(folder, os.path.join(folder, "sp.model"))
     print(len(c.vocab), c.train[:3], c.words["valid"])     # 40 [2 ...] 2400
 
-Words (for per-word perplexity, `awdrnn.word_perplexity`): the
+Words (for per-word perplexity, `awdrnn.lm.word_perplexity`): the
 whitespace-separated words of a line plus one for its end, as word-level
 corpora count `<eos>`. `vocab.word_starts[i]` is True for the pieces that
 begin a word (SentencePiece marks them with `▁`, U+2581) and for eos, so the
@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from awdrnn import corpus
+from awdrnn.data import corpus
 from awdrnn.text import subwords
 from awdrnn.text import text_files
 from awdrnn.text.text_files import DEFAULT_MAX_LINE_BYTES

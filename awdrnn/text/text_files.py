@@ -19,7 +19,7 @@ is counted in UTF-8 bytes without the line end, as SentencePiece counts its
 import contextlib
 import os
 
-from awdrnn import lm_errors
+from awdrnn.lm import errors as lm_errors
 
 DEFAULT_MAX_LINE_BYTES = 1 << 16
 

@@ -2,7 +2,7 @@
 
     import os, tempfile
     import numpy as np
-    from awdrnn import checkpoint_files
+    from awdrnn.training import checkpoint_files
     out = os.path.join(tempfile.mkdtemp(), "run")
     checkpoint_files.publish_folder(out, lambda tmp: checkpoint_files.write_variables(
         os.path.join(tmp, "model"), {"lm/embedding": np.ones([3, 2], np.float32)}))
@@ -22,8 +22,8 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import checkpoints
-from awdrnn.lm_errors import CheckpointMismatch
+from awdrnn.training import checkpoints
+from awdrnn.lm.errors import CheckpointMismatch
 
 
 def write_variables(prefix, tensors):

@@ -18,7 +18,7 @@ do). Each group's optimizer keeps its own slots; `global_step` advances once
 per `apply_gradients`.
 
     import tensorflow as tf
-    from awdrnn import lm_model
+    from awdrnn.lm import model as lm_model
     from awdrnn.training import discriminative, layer_groups
 
     with tf.Graph().as_default():

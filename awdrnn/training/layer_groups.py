@@ -13,7 +13,7 @@ encoder under a task head).
     group L:         <scope>/embedding, <scope>/softmax_w, <scope>/softmax_b
 
     import tensorflow as tf
-    from awdrnn import lm_graph, lm_model
+    from awdrnn.lm import graph as lm_graph, model as lm_model
     from awdrnn.training import layer_groups
 
     g = lm_graph.LMGraph(lm_model.LMConfig(vocab_size=50, emsize=8, nhid=16, nlayers=2))

@@ -1,7 +1,7 @@
 """One session loop for every training task: budgets, checkpoints, resume, logs.
 
 The loop runs a `Task` (language-model pretraining and fine-tuning in
-`awdrnn.lm_training`; the task heads later) in a `tf.compat.v1.Session`:
+`awdrnn.lm.training`; the task heads later) in a `tf.compat.v1.Session`:
 
     for epoch in 1..epochs (or until a budget, NaN, Ctrl-C, task.done):
         while (s := task.train_step(sess, state)) is not None:   # one update
@@ -41,10 +41,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from awdrnn import checkpoints
-from awdrnn.lm_curves import plot_curves
-from awdrnn.lm_errors import Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss
-from awdrnn.checkpoint_files import restore_variables
+from awdrnn.training import checkpoints
+from awdrnn.lm.curves import plot_curves
+from awdrnn.lm.errors import Aborted, CheckpointMismatch, DataError, Interrupted, NaNLoss
+from awdrnn.training.checkpoint_files import restore_variables
 
 
 class Step:
@@ -205,7 +205,7 @@ class Task:
         return ""
 
     def plot_curves(self, metrics, path, log):
-        """Writes `curves.png` (default: `lm_curves.plot_curves` of the epochs'
+        """Writes `curves.png` (default: `awdrnn.lm.curves.plot_curves` of the epochs'
         "train_loss" / "valid_loss" and `train_curve`)."""
         plot_curves(metrics, path, log, train_key="train_loss", valid_key="valid_loss",
                     quantity="loss")

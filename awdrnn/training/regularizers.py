@@ -9,7 +9,7 @@ with means over every element (batch, time and units), as the salesforce
 penalty of PyTorch's `weight_decay` argument: its gradient `wdecay * w` is
 added to the (clipped) gradient of every parameter.
 
-    import awdrnn.regularizers as reg
+    import awdrnn.training.regularizers as reg
     loss = xent + reg.activation_regularization(dropped, 2.0) \\
                 + reg.temporal_activation_regularization(raw, 1.0)
 """

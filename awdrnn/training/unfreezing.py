@@ -15,7 +15,7 @@ variables), so frozen groups add nothing to a clipping norm, as in fastai
 where frozen parameters have no gradient.
 
     import tensorflow as tf
-    from awdrnn import lm_model
+    from awdrnn.lm import model as lm_model
     from awdrnn.training import discriminative, layer_groups, unfreezing
 
     with tf.Graph().as_default():
