@@ -32,3 +32,13 @@ def test_the_makefile_installs_the_examples_extra():
     with open(os.path.join(ROOT, "Makefile")) as f:
         makefile = f.read()
     assert re.search(r'pip install .*-e "\.\[[^\]]*examples[^\]]*\]"', makefile)
+
+
+def test_every_subpackage_is_installed(monkeypatch):
+    packages = set(_setup_kwargs(monkeypatch)["packages"])
+    on_disk = {os.path.relpath(folder, ROOT).replace(os.sep, ".")
+               for folder, _, files in os.walk(os.path.join(ROOT, "awdrnn"))
+               if "__init__.py" in files}
+    assert {"awdrnn", "awdrnn.data", "awdrnn.kernels", "awdrnn.lm", "awdrnn.text",
+            "awdrnn.training"} <= on_disk
+    assert packages == on_disk
