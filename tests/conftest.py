@@ -67,6 +67,15 @@ def restore_world_flavour():
     _set_flavour(TF1_WORLD)
 
 
+# A test whose work runs in a subprocess that does not see the world switch (a plain
+# `python script.py`, a doc block, a TF1 program that sets its own world) does the
+# same thing in both runs of the suite: the TF2 run covers it, the TF1 run skips it.
+# (Scripts launched with `scripts.python_command` do see the switch and run in both.)
+own_world_subprocess = pytest.mark.skipif(
+    TF1_WORLD, reason="runs in a subprocess that does not see the TF1 world switch (it sets "
+    "its own world or none): the same run as in the TF2 world, which covers it")
+
+
 needs_eager = pytest.mark.skipif(
     TF1_WORLD, reason="the TF1 world runs with eager execution disabled for the whole "
     "process (disable_v2_behavior), so there is no eager mode to test")

@@ -5,15 +5,13 @@ import os
 import subprocess
 import sys
 
-import pytest
 
-from conftest import TF1_WORLD
+from conftest import own_world_subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.skipif(TF1_WORLD, reason="bench/run.py runs in subprocesses of its own "
-                    "(TF2 graph defaults) whatever the test world: the TF2 run covers it")
+@own_world_subprocess  # bench/run.py runs in subprocesses of its own (TF2 graph defaults)
 def test_bench_writes_table_json_and_chart(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO)
     out = subprocess.run(

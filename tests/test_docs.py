@@ -18,6 +18,8 @@ import sys
 
 import pytest
 
+from conftest import own_world_subprocess
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANGUAGES = ("python", "sh", "text")
 NOT_RUN = re.compile(r"# not run: \S")
@@ -85,6 +87,7 @@ def test_the_block_parser_on_a_sample(tmp_path):
                                         (11, "python", "# not run: needs torch\nimport torch\n")]
 
 
+@own_world_subprocess
 @pytest.mark.parametrize("path,line,code", _python_blocks())
 def test_python_block_runs_as_written(path, line, code):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")

@@ -10,6 +10,10 @@ import sys
 import pytest
 
 import lm_test_data
+from conftest import own_world_subprocess
+
+# Plain `python examples/...` subprocesses, as a user runs them.
+pytestmark = own_world_subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from conftest import own_world_subprocess
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 SCRIPT = """
@@ -38,6 +40,7 @@ print("OK", keras_package)
 """
 
 
+@own_world_subprocess
 @pytest.mark.parametrize("legacy", [False, True])
 @pytest.mark.parametrize("first", ["tf", "awdrnn"])
 def test_import_orders_and_legacy_keras_switch(legacy, first):
@@ -52,6 +55,7 @@ def test_import_orders_and_legacy_keras_switch(legacy, first):
     assert "OK" in result.stdout
 
 
+@own_world_subprocess
 def test_missing_tf_keras_says_how_to_install_it():
     script = "import sys; sys.modules['tf_keras'] = None; import awdrnn"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")

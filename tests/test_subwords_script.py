@@ -15,6 +15,7 @@ import pytest
 
 from awdrnn.text import subwords
 from awdrnn.text.text_files import DEFAULT_MAX_LINE_BYTES, TextError
+from conftest import own_world_subprocess
 from text_samples import write_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,6 +92,7 @@ def test_missing_flag(script):
         script.run("encode", _opts(input=["x.txt"]))
 
 
+@own_world_subprocess
 def test_command_line_bad_input_one_error_line_and_nothing_written(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\n\xe9t\xe9\n")

@@ -13,13 +13,12 @@ import sys
 
 import pytest
 
-from conftest import TF1_WORLD
+from conftest import own_world_subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "tf1_awd_lstm.py")
 
-pytestmark = pytest.mark.skipif(
-    TF1_WORLD, reason="subprocesses that set their own world: already run by the TF2 run")
+pytestmark = own_world_subprocess
 
 
 def _run(args, timeout=300):

@@ -39,7 +39,7 @@ PRESETS = {
                      adam_beta1=0.8, moms=[0.8, 0.7], lr=5e-3, batch_size=50,
                      epochs=10, drop_mult=1.0),
 }
-PRESETS["ulmfit_small"] = dict(PRESETS["ulmfit"], emsize=200, nhid=400, nlayers=2,
+PRESETS["ulmfit_small"] = dict(PRESETS["ulmfit"], emsize=200, nhid=400, nlayers=3,
                                batch_size=32, bptt=35, lr=5e-3, epochs=2)
 PRESETS["multifit_small"] = dict(PRESETS["multifit"], emsize=200, nhid=400, nlayers=3,
                                  batch_size=32, bptt=35, lr=5e-3, epochs=2)
