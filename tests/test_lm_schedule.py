@@ -9,19 +9,21 @@ shows the optimizer applies that rate.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from awdrnn.lm import graph as lm_graph, model as lm_model, training as lm_training
+import lm_test_data
 from lm_test_data import NO_DROPOUT
 from tf_session import new_session
 
 T = 100
 
 
-def stlr(t, max_lr, cut_frac=0.1, ratio=32.0):
-    cut = math.floor(T * cut_frac)
+def stlr(t, max_lr, cut_frac=0.1, ratio=32.0, total=T):
+    cut = math.floor(total * cut_frac)
     p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
     return max_lr * (1 + p * (ratio - 1)) / ratio
 
@@ -106,6 +108,27 @@ def test_one_step_applies_the_scheduled_rate(optimizer, wdecay):
     lr = one_cycle(40, 0.01, (0.95, 0.85))[0] * 3 / 4
     want = -lr * wdecay * before[big] - lr * np.sign(grad[big])
     np.testing.assert_allclose(after[big] - before[big], want, rtol=1e-3)
+
+
+def test_progress_lines_show_the_scheduled_rate(tmp_path):
+    """The `lr` of the progress lines (and of their TensorBoard summary) is the
+    schedule's rate at that step, not the peak `--lr`."""
+    data = lm_test_data.tiny_corpus(tmp_path / "corpus")
+    # 1,200 tokens, batch 8, bptt 14: T = (150 - 1) // 14 = 10 steps, cut 1 (eq. 3 as
+    # written needs T * cut_frac whole).
+    mcfg, tcfg = lm_test_data.tiny_configs(data, NO_DROPOUT, lr_schedule="stlr", epochs=1,
+                                           bptt=14, optimizer="adam", lr=0.01,
+                                           log_interval=1, evaluate=False)
+    total = tcfg.schedule_steps(len(data.train))
+    assert total == 10
+    lines = []
+    lm_training.Trainer(mcfg, tcfg, data, str(tmp_path / "run"), log=lines.append).run()
+    rates = [float(re.search(r"\| lr ([\d.e-]+) \|", line)[1]) for line in lines
+             if line.startswith("| epoch")][:total + 1]   # past T the rate holds
+    assert len(rates) >= 8
+    # Line k follows update k (k - 1 updates done before it).
+    want = [stlr(k, 0.01, total=total) for k in range(len(rates))]
+    np.testing.assert_allclose(rates, want, rtol=2e-3)
 
 
 def test_schedule_too_short_is_a_clear_error():

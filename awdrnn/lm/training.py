@@ -239,6 +239,7 @@ class LMTask(loop.Task):
         self.graph, self.init_op = g.graph, g.init
         self.saver, self.saved_vars = g.saver, g.saved_vars
         self.hidden = g.model.zero_state(self.cfg.batch_size)
+        self.step_lr = None  # the base rate of the last step (stlr / one_cycle move it)
 
     def fresh_state(self):
         return {"position": 0, "lr": float(self.cfg.lr), "sampler": None, "trigger": [],
@@ -340,7 +341,10 @@ class LMTask(loop.Task):
         feed[g.lr] = st["lr"] * bptt.lr_scale(seq_len, cfg.bptt)
         # Gradual unfreezing: epoch e trains the top e layer groups (stage e - 1).
         step_op = g.stage_step_ops[min(st["epoch"] - 1, len(g.stage_step_ops) - 1)]
-        xent, new_hidden, _ = sess.run([g.xent, g.out.final_state, step_op], feed)
+        xent, new_hidden, lr_t, _ = sess.run([g.xent, g.out.final_state, g.lr_applied, step_op],
+                                             feed)
+        # The base rate of this step: the schedule's value, without the seq_len / bptt scale.
+        self.step_lr = float(lr_t) / bptt.lr_scale(seq_len, cfg.bptt)
         if np.isfinite(xent):
             self.hidden = new_hidden
             st["position"] = start + seq_len
@@ -451,12 +455,17 @@ class LMTask(loop.Task):
         batch = min(batches, st["position"] // cfg.bptt)
         bar = "#" * int(20 * batch / batches)
         return (f"| epoch {st['epoch']:3d} [{bar:<20}] {batch:5d}/{batches} batches | "
-                f"lr {st['lr']:.4g} | {rate:7.0f} tok/s | "
+                f"lr {self._lr_now(st):.4g} | {rate:7.0f} tok/s | "
                 f"loss {loss:5.2f} | ppl {_ppl(loss):8.2f}")
 
     def progress_summary(self, state, loss, rate):
-        return {"train_loss": loss, "train_ppl": _ppl(loss), "lr": state["lr"],
+        return {"train_loss": loss, "train_ppl": _ppl(loss), "lr": self._lr_now(state),
                 "tokens_per_sec": rate}
+
+    def _lr_now(self, state):
+        """The base learning rate of the last step: `state["lr"]` (constant, `--when`,
+        NT-ASGD) times the stlr / one_cycle schedule's factor at that step."""
+        return state["lr"] if self.step_lr is None else self.step_lr
 
     def position_text(self, state):
         return f", token {state['position']} of each stream"
