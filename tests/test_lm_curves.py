@@ -67,3 +67,16 @@ def test_plot_curves_writes_a_png_or_nothing(tmp_path):
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.listdir(tmp_path) == ["curves.png"]          # no temporary file left
+
+
+def test_minor_tick_labels_do_not_crowd_a_curve_over_several_decades():
+    """From an untrained 12,000 down to 45 (as a subword LM's first epoch): the
+    minor ticks of the log axis are labelled at 2 and 5 times a power of ten only."""
+    metrics = {"epochs": [_epoch(1, 2700, 110.0, 45.0)],
+               "train_curve": [[50, 12000.0], [1000, 90.0], [2700, 75.0]]}
+    ax = lm_curves.curve_figure(metrics).axes[0]
+    ax.figure.canvas.draw()
+    labels = {tick.get_loc(): tick.label1.get_text() for tick in ax.yaxis.get_minor_ticks()}
+    shown = sorted(round(loc) for loc, text in labels.items() if text)
+    assert shown and set(shown) <= {20, 50, 200, 500, 2000, 5000, 20000, 50000}, labels
+    assert {200, 500, 2000, 5000} <= set(shown), labels

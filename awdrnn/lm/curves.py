@@ -20,6 +20,7 @@ The x axis is the global training step, so a run cut inside its first epoch
   line whose value is in the legend and the title.
 """
 
+import math
 import os
 
 import numpy as np
@@ -78,7 +79,11 @@ def curve_figure(metrics, train_key="train_ppl", valid_key="valid_ppl", quantity
     ax.set_xlim(0, last * 1.03 + 1)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    low, high = ax.get_ylim()
+    if high > 20 * low:  # over a decade or so: label the minor ticks at 2 and 5 only
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(_two_and_five))
+    else:
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel("training step (dotted: end of an epoch)")
     ax.set_ylabel(quantity)
     ax.set_title(title)
@@ -104,3 +109,11 @@ def plot_curves(metrics, path, log=print, **keys):
     fig.savefig(tmp, dpi=80)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+def _two_and_five(value, _position):
+    """Label of a minor tick of a log axis: `20`, `50`, `200`, ... only."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if round(mantissa) in (2, 5) else ""
