@@ -20,8 +20,9 @@ $(VENV)/.installed: setup.py pyproject.toml Makefile
 	$(PY) -m pip install --quiet --no-deps "tensorflow-text==$(TF_TEXT_VERSION)"
 	# [examples]: matplotlib (curves.png), tensorboard (viewer of runs/*/tb; it does
 	# not depend on tensorflow, so no second TensorFlow wheel is pulled) and
-	# sentencepiece (examples/subwords.py); [text]: sentencepiece for awdrnn.text.
-	$(PY) -m pip install --quiet -e ".[test,examples,text]"
+	# sentencepiece (examples/subwords.py); [text]: sentencepiece for awdrnn.text;
+	# [tasks]: seqeval and scipy for awdrnn.tasks.
+	$(PY) -m pip install --quiet -e ".[test,examples,text,tasks]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -36,6 +36,9 @@ setup(
         # tensorflow-text==<that version>`; beside tensorflow-cpu install it with
         # --no-deps, since its metadata names `tensorflow` (see the Makefile).
         "text": [SENTENCEPIECE],
+        # awdrnn.tasks: entity-level F1 as conlleval computes it (seqeval) and
+        # Pearson / Spearman correlations (scipy); doc/tasks.md says why these.
+        "tasks": ["seqeval>=1.2", "scipy>=1.9"],
         "test": ["pytest>=7"],
     },
 )

@@ -185,12 +185,14 @@ class Encoder:
             + "; encode the data with the encoder's vocabulary, or move the LM to the new "
             "vocabulary first (awdrnn.lm.vocab_remap.remap_saved_lm).")
 
-    def build(self, ids, training=None, scope="encoder", **overrides):
+    def build(self, ids, training=None, scope="encoder", lengths=None, **overrides):
         """Builds the encoder on `ids` under `scope`, initialised from the folder.
 
         Args:
           ids: `[batch, time]` int tensor.
           training: as `lm_model.LanguageModel.encode`.
+          lengths: optional int `[batch]` real lengths of right-padded rows
+            (as `lm_model.LanguageModel.encode`).
           scope: variable scope of the encoder's variables.
           **overrides: new values for the `OVERRIDABLE` config fields
             (dropouts, `rnn_impl`).
@@ -209,7 +211,7 @@ class Encoder:
         config = dataclasses.replace(self.config, **overrides)
         self.model = model = lm_model.LanguageModel(config, scope=scope)
         before = set(id(v) for v in tf.compat.v1.trainable_variables())
-        out = model.encode(ids, training)
+        out = model.encode(ids, training, lengths=lengths)
         new = [v for v in tf.compat.v1.trainable_variables() if id(v) not in before]
         base = f"{model.scope}/"
         self.variables = {v.op.name[len(base):]: v for v in new if v.op.name.startswith(base)}

@@ -49,14 +49,15 @@ MODELS = ("lstm", "qrnn")
 LSTM_BIASES = ("pytorch", "summed", "tf")
 
 
-def _stock_dynamic_rnn(cell, inputs, initial_state, scope):
-    return tf.compat.v1.nn.dynamic_rnn(cell, inputs, initial_state=initial_state,
-                                       dtype=inputs.dtype, scope=scope)
+def _stock_dynamic_rnn(cell, inputs, initial_state, scope, sequence_length=None):
+    return tf.compat.v1.nn.dynamic_rnn(cell, inputs, sequence_length=sequence_length,
+                                       initial_state=initial_state, dtype=inputs.dtype,
+                                       scope=scope)
 
 
-def _fast_dynamic_rnn(cell, inputs, initial_state, scope):
-    return fast_rnn.dynamic_rnn(cell, inputs, initial_state=initial_state,
-                                dtype=inputs.dtype, scope=scope)
+def _fast_dynamic_rnn(cell, inputs, initial_state, scope, sequence_length=None):
+    return fast_rnn.dynamic_rnn(cell, inputs, sequence_length=sequence_length,
+                                initial_state=initial_state, dtype=inputs.dtype, scope=scope)
 
 
 # "fast": awdrnn.dynamic_rnn (fused whole-sequence LSTM where it applies);
@@ -64,14 +65,18 @@ def _fast_dynamic_rnn(cell, inputs, initial_state, scope):
 RNN_IMPLS = {"fast": _fast_dynamic_rnn, "stock": _stock_dynamic_rnn}
 
 
-def run_rnn(cell, inputs, initial_state, scope, rnn_impl="fast"):
+def run_rnn(cell, inputs, initial_state, scope, rnn_impl="fast", sequence_length=None):
     """Runs `cell` over batch-major `inputs` `[batch, time, depth]`.
+
+    With `sequence_length` (int `[batch]`), outputs past each row's length are
+    zero and its state is frozen there (right-padded batches).
 
     Returns `(outputs [batch, time, units], final_state)`.
     """
     if rnn_impl not in RNN_IMPLS:
         raise ValueError(f"rnn_impl must be one of {sorted(RNN_IMPLS)}, got {rnn_impl!r}.")
-    return RNN_IMPLS[rnn_impl](cell, inputs, initial_state, scope)
+    return RNN_IMPLS[rnn_impl](cell, inputs, initial_state, scope,
+                               sequence_length=sequence_length)
 
 
 @dataclasses.dataclass
@@ -284,11 +289,15 @@ class LanguageModel:
         return LMOutputs(logits, enc.initial_state, enc.final_state, enc.raw_output, dropped,
                          enc.training)
 
-    def encode(self, ids, training=None):
+    def encode(self, ids, training=None, lengths=None):
         """Builds the encoder alone: embedding and recurrent layers, no decoder.
 
         The same variables (under `scope`) and numbers as `__call__` up to
         `raw_output`; what a task head is built on (`awdrnn.lm.encoder_io`).
+        `lengths` (optional int `[batch]`): the real length of each
+        right-padded row; every layer's output is zero past it and its state
+        is frozen at the row's last real token (`final_state` is then the
+        state after that token, as a task head carrying state needs).
 
         Returns:
           `EncoderOutputs`: `raw_output` `[batch, time, units]` (last layer,
@@ -297,9 +306,9 @@ class LanguageModel:
         """
         ids = _check_ids(ids)
         with tf.compat.v1.variable_scope(self.scope):
-            return self._encode(ids, training)
+            return self._encode(ids, training, lengths)
 
-    def _encode(self, ids, training):
+    def _encode(self, ids, training, lengths=None):
         if self.cells is not None:
             raise ValueError("LanguageModel can be called once per instance (one graph).")
         cfg = self.config
@@ -319,7 +328,8 @@ class LanguageModel:
                 lambda n, l=layer: tf.compat.v1.placeholder(tf.float32, [None, n],
                                                            name=f"state{l}"),
                 cell.state_size)
-            x, state = run_rnn(cell, x, init, scope=f"layer{layer}", rnn_impl=cfg.rnn_impl)
+            x, state = run_rnn(cell, x, init, scope=f"layer{layer}", rnn_impl=cfg.rnn_impl,
+                               sequence_length=lengths)
             initial_state.append(init)
             final_state.append(state)
             layer_outputs.append(x)
