@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from awdrnn.lm import model as lm_model
 from awdrnn.lm.graph import _after, learning_rate
-from awdrnn.tasks import heads, pooling
+from awdrnn.tasks import heads, lr_finder, pooling
 from awdrnn.training import clipping, discriminative, layer_groups, regularizers, unfreezing
 from awdrnn.training.adamw import AdamWOptimizer
 from awdrnn.variational_dropout import locked_dropout
@@ -74,7 +74,8 @@ class TaskGraph:
     `LanguageModel`s), `encoder_outputs`, `init_op`, `saver`, `saved_vars`;
     with `training`: `global_step`, `lr` (the applied rate; feed it to
     override the schedule, as the LR finder does), `grad_norm`,
-    `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s).
+    `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s),
+    `snapshot` (`lr_finder.VariableSnapshot` of every variable).
     """
 
     def __init__(self, config, encoder_config, encoders=None, training=True, graph_seed=None,
@@ -100,6 +101,8 @@ class TaskGraph:
             if training:
                 self._build_training(total_steps)
             self.saved_vars = tf.compat.v1.global_variables()
+            # The LR finder's save/restore of every variable (weights, slots, step).
+            self.snapshot = lr_finder.VariableSnapshot(self.saved_vars) if training else None
             self.saver = tf.compat.v1.train.Saver(self.saved_vars, max_to_keep=None,
                                                   save_relative_paths=True)
             self.init_op = tf.group(tf.compat.v1.global_variables_initializer(),

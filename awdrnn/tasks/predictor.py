@@ -1,0 +1,107 @@
+"""A trained task model (a run folder of `task_training.FineTuneTask`) for predictions.
+
+    from awdrnn.tasks import predictor
+    model = predictor.load("runs/sst2")          # config.json, labels.txt, spm.model, best/
+    print(model.predict(["a charming journey", "bleak and dull"]))
+    # classify: [{"label": "1", "probabilities": {"0": 0.03, "1": 0.97}}, ...]
+    # regress:  [{"score": 3.8}, ...]      tag: [{"words": [...], "tags": [...]}, ...]
+
+The graph is an inference graph (`TaskGraph(training=False)`: no dropout,
+the encoder's inference pass) restored from `best/`. Text is encoded as in
+training (`bos pieces eos`; pairs `bos s1 eos bos s2 eos`; for tagging each
+whitespace-separated word on its own), cut to `max_seq_len`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from awdrnn.lm import model as lm_model
+from awdrnn.lm.errors import CheckpointMismatch
+from awdrnn.tasks import conll, datasets, tagging, task_data
+from awdrnn.tasks.heads import LabelScaler
+from awdrnn.tasks.task_config import TaskConfig
+from awdrnn.tasks.task_graph import TaskGraph
+from awdrnn.tasks.task_training import LABEL_FILES, FineTuneTask
+from awdrnn.text import subwords
+from awdrnn.training import checkpoints
+
+
+class Predictor:
+    """Predictions of a trained task model; see `load`."""
+
+    def __init__(self, run_dir, max_seq_len=None):
+        path = os.path.join(run_dir, "config.json")
+        if not os.path.isfile(path):
+            raise CheckpointMismatch(f"{run_dir!r} is not a task run folder (no config.json).")
+        saved = checkpoints.read_json(path)
+        if "task" not in saved:
+            raise CheckpointMismatch(f"{run_dir!r} is not a task run folder (its config.json "
+                                     "has no 'task' section; is it a language model's run?).")
+        task = dict(saved["task"])
+        self.config = TaskConfig(**task).validate()
+        self.encoder_config = lm_model.LMConfig(**saved["encoder"]).validate()
+        self.max_seq_len = max_seq_len
+        self.spm = subwords.load_model(os.path.join(run_dir, "spm.model"))
+        kind = self.config.kind
+        label_file = LABEL_FILES[kind] and os.path.join(run_dir, LABEL_FILES[kind])
+        self.labels = (task_data.LabelMap.load(label_file) if kind == "classify" else
+                       conll.TagMap.load(label_file) if kind == "tag" else None)
+        self.scaler = (LabelScaler.from_dict(saved["scaler"]) if saved.get("scaler") else None)
+        best = checkpoints.CheckpointStore(os.path.join(run_dir, "best")).latest()
+        if best is None:
+            raise CheckpointMismatch(f"{run_dir!r} has no saved model (best/ is empty).")
+        self.g = TaskGraph(self.config, self.encoder_config, training=False)
+        self.session = tf.compat.v1.Session(graph=self.g.graph)
+        self.session.run(self.g.init_op)
+        self.g.saver.restore(self.session, os.path.join(best, "model"))
+        # The training task's batching, BPT3C and scoring, on this inference graph.
+        self._task = FineTuneTask.__new__(FineTuneTask)
+        self._task.cfg, self._task.g, self._task.labels = self.config, self.g, self.labels
+        self._task.scaler = self.scaler
+
+    def dataset(self, texts, pairs=None):
+        """`datasets.Dataset` of raw texts (targets zero)."""
+        if self.config.kind == "tag":
+            words = [t.split() for t in texts]
+            seqs, labels, firsts, n_words, n_cut = datasets.tag_words(
+                self.spm, words, max_seq_len=self.max_seq_len)
+            return datasets.Dataset(seqs, labels, firsts, words, None, n_words, n_cut, None)
+        seqs, n_cut = task_data.encode_texts(self.spm, texts, self.max_seq_len, pairs=pairs)
+        return datasets.Dataset(seqs, np.zeros(len(seqs), np.float32), None, None, None, None,
+                                n_cut, None)
+
+    def predict(self, texts, pairs=None):
+        """One dict per text (see the module docstring)."""
+        data = self.dataset(list(texts), pairs)
+        outputs, _ = self._task.predict(self.session, data)
+        kind, out = self.config.kind, []
+        for k, o in enumerate(outputs):
+            if kind == "classify":
+                probs = {name: float(p) for name, p in zip(self.labels.classes, o)}
+                out.append({"label": self.labels.classes[int(np.argmax(o))],
+                            "probabilities": probs})
+            elif kind == "regress":
+                score = float(o)
+                out.append({"score": float(self.scaler.unscale(np.array([score]))[0])
+                            if self.scaler is not None else score})
+            else:
+                first = data.first_pieces[k]
+                ids = tagging.words_from_pieces(o[:len(first)], first).argmax(-1)
+                words = data.words[k]
+                tags = self.labels.tags(ids)
+                out.append({"words": words, "tags": tags + ["O"] * (len(words) - len(tags))})
+        return out
+
+    def close(self):
+        self.session.close()
+
+
+def load(run_dir, max_seq_len=None):
+    """The `Predictor` of the task run in `run_dir`.
+
+    Raises:
+      CheckpointMismatch: not a task run folder, or no saved model.
+    """
+    return Predictor(run_dir, max_seq_len)
