@@ -70,9 +70,10 @@ def tag_words(subword_model, sentences_words, tag_ids=None, max_seq_len=None):
     return sequences, labels, firsts, n_words, n_cut
 
 
-def tagging_dataset(path, subword_model, tag_map, max_seq_len=None):
-    """A CoNLL file for the tagger (`tag_map`: a `conll.TagMap`)."""
-    sentences = conll.read_conll(path)
+def tagging_dataset(path, subword_model, tag_map, max_seq_len=None, tag_column=-1):
+    """A CoNLL file for the tagger (`tag_map`: a `conll.TagMap`; the tag in
+    column `tag_column`, the word in column 0)."""
+    sentences = conll.read_conll(path, tag_column=tag_column)
     tag_ids = [tag_map.ids(s.tags, where=f"{path}, sentence {k + 1}")
                for k, s in enumerate(sentences)]
     words = [s.words for s in sentences]
