@@ -113,19 +113,23 @@ def write_tasks(root):
     return root
 
 
-def train_encoder(root, name, backward=False, steps=150):
-    """A 2-layer LSTM LM (32 units) on `root/lm` trained for `steps` steps; its
-    encoder folder (with the SentencePiece model) is `root/name/encoder`.
+def train_encoder(root, name, backward=False, steps=300):
+    """A 2-layer LSTM LM (32 units) on `root/lm`, trained by Adam (3e-3) without
+    dropout for `steps` steps; its encoder folder (with the SentencePiece
+    model) is `root/name/encoder`.
 
-    A smaller or less trained LM gives last-layer outputs of std ~0.003, whose
-    pooled features vary by ~1e-4 between rows: BatchNorm's moving variance
-    (initial 1, momentum 0.1) then needs hundreds of steps to come down to the
-    features' variance, and the dev metrics of a short run stay at chance."""
+    The recipe's own LM settings (SGD at 30, AWD dropout) leave so small an LM
+    after 150 steps nearly input-blind: its pooled last-layer features vary by
+    ~0.004 between rows, and a logistic regression on them reaches 0.66
+    training accuracy on the classification task. This one's vary by ~0.05
+    (logistic regression: 0.96), so a short fine-tuning run can beat chance."""
     spm = str(root / "sp.model")
     data = subword_corpus.SubwordCorpus(str(root / "lm"), spm)
+    no_dropout = dict(dropout_kr=1.0, dropouth_kr=1.0, dropouti_kr=1.0, dropoute_kr=1.0,
+                      wdrop_kr=1.0)
     mcfg, tcfg = lm_test_data.tiny_configs(
-        data, dict(emsize=32, nhid=32), max_steps=steps, epochs=1, batch_size=16,
-        backward=backward)
+        data, dict(emsize=32, nhid=32, **no_dropout), max_steps=steps, epochs=1,
+        batch_size=16, backward=backward, optimizer="adam", lr=3e-3)
     run = str(root / name)
     lm_training.Trainer(mcfg, tcfg, data, run, log=lambda *a: None).run()
     return encoder_io.save_encoder(run, str(root / name / "encoder"), spm_model=spm)

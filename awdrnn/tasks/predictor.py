@@ -55,7 +55,8 @@ class Predictor:
         self.g = TaskGraph(self.config, self.encoder_config, training=False)
         self.session = tf.compat.v1.Session(graph=self.g.graph)
         self.session.run(self.g.init_op)
-        self.g.saver.restore(self.session, os.path.join(best, "model"))
+        with self.g.graph.as_default():
+            self.g.saver.restore(self.session, os.path.join(best, "model"))
         # The training task's batching, BPT3C and scoring, on this inference graph.
         self._task = FineTuneTask.__new__(FineTuneTask)
         self._task.cfg, self._task.g, self._task.labels = self.config, self.g, self.labels
