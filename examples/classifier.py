@@ -49,8 +49,8 @@ def load_data(spm):
     labels = _label_map(FLAGS.train)
     data = [datasets.classification_dataset(path, spm, FLAGS.text_column, FLAGS.label_column,
                                             labels, max_seq_len=FLAGS.max_seq_len)
-            for path in (FLAGS.train, FLAGS.valid)]
-    return data[0], data[1], labels
+            for path in task_script.data_files()]
+    return data, labels
 
 
 def make_config(labels):

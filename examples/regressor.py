@@ -43,8 +43,8 @@ flags.DEFINE_bool("normalize_labels", False, "Train on scores scaled to [0, 1] (
 def load_data(spm):
     data = [datasets.regression_dataset(path, spm, FLAGS.text_columns, FLAGS.label_column,
                                         max_seq_len=FLAGS.max_seq_len)
-            for path in (FLAGS.train, FLAGS.valid)]
-    return data[0], data[1], None
+            for path in task_script.data_files()]
+    return data, None
 
 
 def make_config(labels):

@@ -46,8 +46,8 @@ def load_data(spm):
             else conll.TagMap.from_sentences(train_sentences))
     data = [datasets.tagging_dataset(path, spm, tags, max_seq_len=FLAGS.max_seq_len,
                                      tag_column=FLAGS.tag_column)
-            for path in (FLAGS.train, FLAGS.valid)]
-    return data[0], data[1], tags
+            for path in task_script.data_files()]
+    return data, tags
 
 
 def make_config(tags):

@@ -23,6 +23,8 @@ flags.DEFINE_string("encoder", None, "Encoder folder of a pretrained (and fine-t
                     "<save>/encoder of examples/train_lm.py (with its spm.model).")
 flags.DEFINE_string("train", None, "Training file.")
 flags.DEFINE_string("valid", None, "Dev file (metrics each epoch, --save_best).")
+flags.DEFINE_string("test", None, "Test file (the format of --valid), evaluated once after "
+                    "training with the best model: test_* in metrics.json.")
 flags.DEFINE_string("save", None, "Run folder (config.json, best/, metrics.json, curves.png, "
                     "tb/). Must be new unless --resume; with --interactive, the trained run.")
 flags.DEFINE_integer("epochs", 4, "Epochs (with --unfreeze: epoch e trains the top e groups).")
@@ -38,6 +40,9 @@ flags.DEFINE_bool("save_best", True, "Keep the model of the best dev metric in b
                   "(--nosave_best: the last epoch's).")
 flags.DEFINE_bool("interactive", False, "Read text from standard input, one per line, and "
                   "print the predictions of the trained run in --save.")
+flags.DEFINE_bool("random_encoder", False,
+                  "Draw the encoder's weights afresh instead of loading them (--encoder "
+                  "still gives the architecture and spm.model): the from-scratch baseline.")
 flags.DEFINE_bool("awd_off", False, "No AWD-LSTM dropout in the encoder.")
 flags.DEFINE_float("drop_mult", 1.0, "Multiplies every drop rate (encoder and head).")
 flags.DEFINE_integer("max_seq_len", 1400, "Longer sequences (in subword ids) are cut to "
@@ -77,6 +82,11 @@ def common_config(kind, n_outputs, **task_fields):
         discriminative=FLAGS.discriminative, disc_factor=FLAGS.disc_factor,
         unfreeze=FLAGS.unfreeze, lr_schedule=SCHEDULES[FLAGS.lr_scheduler],
         seed=FLAGS.seed, **task_fields).validate()
+
+
+def data_files():
+    """The data files to load: --train, --valid and, when given, --test."""
+    return [FLAGS.train, FLAGS.valid] + ([FLAGS.test] if FLAGS.test else [])
 
 
 def _require(*names):
@@ -127,7 +137,8 @@ def run_task(kind, load_data, make_config, encoder_flags=("encoder",), scaler_of
 
     Args:
       kind: "classify" / "regress" / "tag".
-      load_data: `f(spm_model) -> (train, valid, labels)` (datasets and label map).
+      load_data: `f(spm_model) -> (datasets, labels)`: the datasets of `data_files()`
+        (train, valid[, test]) and the label map.
       make_config: `f(labels) -> TaskConfig`.
       encoder_flags: the flags naming the encoder folders (forward[, backward]).
       scaler_of: `f(train) -> LabelScaler` for regression targets, or None.
@@ -140,8 +151,9 @@ def run_task(kind, load_data, make_config, encoder_flags=("encoder",), scaler_of
             raise DataError("the forward and backward encoders use different SentencePiece "
                             "models; give two encoders trained on one .model.")
     spm = subwords.load_model(encoders[0].spm_model)
-    train, valid, labels = load_data(spm)
-    for data in (train, valid):
+    data, labels = load_data(spm)
+    train, valid, test = (list(data) + [None])[:3]
+    for data in filter(None, (train, valid, test)):
         if data.n_cut:
             print(f"  {data.path}: {data.n_cut} sequences cut to --max_seq_len="
                   f"{FLAGS.max_seq_len} ids", file=sys.stderr)
@@ -150,11 +162,14 @@ def run_task(kind, load_data, make_config, encoder_flags=("encoder",), scaler_of
     extra = {"argv": list(sys.argv)}
     task = task_training.FineTuneTask(config, encoders, train, valid, labels,
                                       encoders[0].spm_model, scaler=scaler,
-                                      save_best=FLAGS.save_best, extra=extra)
+                                      save_best=FLAGS.save_best, extra=extra,
+                                      random_encoder=FLAGS.random_encoder, test=test)
     if FLAGS.lr_finder:
         return _lr_finder(task)
     print(f"{kind}: {len(train.sequences)} training and {len(valid.sequences)} dev rows; "
-          f"{len(task.encoders)} encoder(s) from {FLAGS.encoder}; run folder {FLAGS.save}")
+          f"{len(task.encoders)} encoder(s) "
+          + (f"drawn at random (architecture of {FLAGS.encoder})" if FLAGS.random_encoder
+             else f"from {FLAGS.encoder}") + f"; run folder {FLAGS.save}")
     result = loop.TrainingLoop(task, FLAGS.save, epochs=config.epochs,
                                max_steps=FLAGS.max_steps, max_minutes=FLAGS.max_minutes,
                                log_interval=FLAGS.log_interval).run()

@@ -44,11 +44,11 @@ def trained(tasks):
     r = tasks
     runs = {
         "classify": ("classifier.py", [f"--train={r}/clas_train.tsv",
-                                       f"--valid={r}/clas_dev.tsv"]),
+                                       f"--valid={r}/clas_dev.tsv", f"--test={r}/clas_dev.tsv"]),
         "regress": ("regressor.py", [f"--train={r}/reg_train.tsv", f"--valid={r}/reg_dev.tsv",
                                      "--normalize_labels"]),
         "tag": ("sequence_tagger.py", [f"--train={r}/ner_train.txt",
-                                       f"--valid={r}/ner_dev.txt",
+                                       f"--valid={r}/ner_dev.txt", f"--test={r}/ner_dev.txt",
                                        f"--encoder_bwd={r}/bwd/encoder"]),
     }
     out = {}
@@ -77,6 +77,17 @@ def test_script_trains_above_chance_and_writes_its_files(trained, kind, metric, 
     result = _metrics(save)
     # Chance: accuracy 0.5, Pearson 0, entity F1 0.
     assert result[metric] >= floor, result
+
+
+@pytest.mark.parametrize("kind,metric", [("classify", "accuracy"), ("tag", "f1")])
+def test_test_file_is_scored_with_the_best_model(trained, kind, metric):
+    """--test (here the dev file itself) is evaluated once after training with the
+    best model, so its score is the best dev score."""
+    save, proc = trained[kind]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = _metrics(save)
+    assert result[f"test_{metric}"] == pytest.approx(result[f"best_valid_{metric}"], abs=1e-9)
+    assert "test (" in proc.stdout
 
 
 def test_classifier_interactive_prints_label_probabilities(trained):
@@ -177,3 +188,37 @@ def test_long_sequences_are_cut_and_reported(tasks, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "1 sequences cut to --max_seq_len=20" in proc.stderr
     assert os.path.isfile(tmp_path / "out" / "metrics.json")
+
+
+@pytest.mark.parametrize("random_encoder", [False, True])
+def test_random_encoder_draws_fresh_weights(tasks, random_encoder):
+    """`random_encoder` (the script's --random_encoder): the encoder starts from the
+    LM's initialisers, not the folder's weights, with the task's dropouts; the
+    default loads the folder's weights exactly (read back with tf.train.load_checkpoint)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from awdrnn.lm import encoder_io
+    from awdrnn.tasks import datasets, task_config, task_data, task_training
+    from awdrnn.text import subwords
+
+    encoder = encoder_io.load_encoder(str(tasks / "fwd" / "encoder"))
+    spm = subwords.load_model(encoder.spm_model)
+    labels = task_data.LabelMap.from_labels(["neg", "pos"])
+    data = datasets.classification_dataset(str(tasks / "clas_dev.tsv"), spm, "sentence",
+                                           "label", labels)
+    cfg = task_config.TaskConfig(kind="classify", n_outputs=2, batch_size=8, epochs=1,
+                                 lr_schedule="constant")
+    task = task_training.FineTuneTask(cfg, encoder, data, data, labels, encoder.spm_model,
+                                      random_encoder=random_encoder, log=lambda *a: None)
+    task.build_graph(0)
+    saved = tf.train.load_checkpoint(encoder.prefix).get_tensor("embedding")
+    with tf.compat.v1.Session(graph=task.graph) as sess:
+        sess.run(task.init_op)
+        (embedding,) = [v for v in task.saved_vars if v.op.name == "encoder/embedding"]
+        value = sess.run(embedding)
+    assert value.shape == saved.shape
+    assert np.array_equal(value, saved) is (not random_encoder)
+    assert task.config()["encoder_init"] == ("random" if random_encoder else "pretrained")
+    keeps = cfg.encoder_keep_rates(encoder.config.model)
+    assert {k: getattr(task.g.models[0].config, k) for k in keeps} == keeps

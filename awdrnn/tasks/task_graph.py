@@ -60,8 +60,9 @@ class TaskGraph:
       encoder_config: the encoder's `lm_model.LMConfig` (its dropouts are
         replaced by `config.encoder_keep_rates`).
       encoders: optional `encoder_io.Encoder`s to initialise from (forward,
-        then backward for a backward tagger); None: the weights come from a
-        checkpoint restored later (a trained task model).
+        then backward for a backward tagger); None: fresh weights from the
+        LM's initialisers (a trained task model restores its checkpoint over
+        them; a from-scratch baseline trains them).
       training: build the training ops and a fed `training` switch; False:
         an inference graph (dropout fixed off, the encoder's inference pass).
       graph_seed: graph-level seed.

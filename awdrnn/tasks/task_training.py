@@ -47,22 +47,30 @@ class FineTuneTask(loop.Task):
       encoder: the `encoder_io.Encoder` to start from (a list of two for a
         backward tagger: forward, backward).
       train, valid: `datasets.Dataset`s.
+      test: optional `datasets.Dataset`, evaluated once after training with the
+        best model (or the last, without `save_best`): `test_*` metrics in
+        `metrics.json`.
       labels: the `task_data.LabelMap` / `conll.TagMap` (None for "regress").
       spm_model: path of the SentencePiece model (copied into the run).
       scaler: `heads.LabelScaler` of the regression targets (identity: none).
       save_best: keep the model of the best dev metric (else the last).
+      random_encoder: draw the encoder's weights afresh (the LM's
+        initialisers) instead of loading them: the from-scratch baseline of
+        ULMFiT's comparison. `encoder` still gives the architecture and the
+        SentencePiece model; `config.json` records `"encoder_init": "random"`.
       extra: JSON dict recorded in `config.json` (e.g. the command's flags).
       log: where lines go.
     """
 
     def __init__(self, config, encoder, train, valid, labels, spm_model, scaler=None,
-                 save_best=True, extra=None, log=print):
+                 save_best=True, extra=None, log=print, random_encoder=False, test=None):
         self.cfg = config.validate()
         self.encoders = encoder if isinstance(encoder, (list, tuple)) else [encoder]
         self.encoder_config = self.encoders[0].config
-        self.train, self.valid, self.labels = train, valid, labels
+        self.train, self.valid, self.test, self.labels = train, valid, test, labels
         self.spm_model, self.scaler = spm_model, scaler
         self.save_best, self.extra, self.log = save_best, dict(extra or {}), log
+        self.random_encoder = bool(random_encoder)
         self.seed = config.seed
         self.train_lengths = np.array([len(s) for s in train.sequences])
         self.steps_per_epoch = -(-len(train.sequences) // config.batch_size)
@@ -71,7 +79,8 @@ class FineTuneTask(loop.Task):
 
     # --- graph and run folder ------------------------------------------------------
     def build_graph(self, graph_seed):
-        self.g = g = TaskGraph(self.cfg, self.encoder_config, self.encoders,
+        self.g = g = TaskGraph(self.cfg, self.encoder_config,
+                               None if self.random_encoder else self.encoders,
                                graph_seed=graph_seed,
                                total_steps=self.cfg.epochs * self.steps_per_epoch)
         self.graph, self.init_op, self.saver, self.saved_vars = (
@@ -84,6 +93,7 @@ class FineTuneTask(loop.Task):
         return {"task": dataclasses.asdict(self.cfg),
                 "encoder": dataclasses.asdict(self.encoder_config),
                 "encoder_folders": [e.folder for e in self.encoders],
+                "encoder_init": "random" if self.random_encoder else "pretrained",
                 "scaler": self.scaler.to_dict() if self.scaler is not None else None,
                 "extra": self.extra}
 
@@ -160,26 +170,26 @@ class FineTuneTask(loop.Task):
                 outputs[i] = out[k]
         return outputs, loss_sum / max(count, 1)
 
-    def scores(self, outputs, dataset):
-        """The dev metrics of `outputs` (as `predict` returns them)."""
+    def scores(self, outputs, dataset, prefix="valid"):
+        """The metrics of `outputs` (as `predict` returns them) on `dataset`,
+        named `<prefix>_accuracy` etc."""
         kind = self.cfg.kind
         if kind == "classify":
             pred = np.array([int(np.argmax(o)) for o in outputs])
-            return {"valid_accuracy": metrics.accuracy(dataset.targets, pred)}
+            return {f"{prefix}_accuracy": metrics.accuracy(dataset.targets, pred)}
         if kind == "regress":
             pred = np.array(outputs, np.float64)
             if self.scaler is not None:
                 pred = self.scaler.unscale(pred)
             c = metrics.correlations(dataset.targets, pred)
-            return {"valid_pearson": c["pearson"], "valid_spearman": c["spearman"]}
+            return {f"{prefix}_pearson": c["pearson"], f"{prefix}_spearman": c["spearman"]}
         predicted = []
         for out, first, words in zip(outputs, dataset.first_pieces, dataset.words):
             ids = tagging.words_from_pieces(out[:len(first)], first).argmax(-1)
             tags = self.labels.tags(ids)
             predicted.append(tags + ["O"] * (len(words) - len(tags)))  # cut words: O
         s = tagging.entity_scores(dataset.tags, predicted)
-        return {"valid_f1": s["f1"], "valid_precision": s["precision"],
-                "valid_recall": s["recall"]}
+        return {f"{prefix}_{k}": s[k] for k in ("f1", "precision", "recall")}
 
     def evaluate(self, sess, state):
         outputs, loss = self.predict(sess, self.valid)
@@ -196,9 +206,18 @@ class FineTuneTask(loop.Task):
         return False
 
     def finish(self, sess, state, best_folder):
-        if best_folder is None or self.cfg.kind != "classify":
+        if best_folder is None:
             return
-        self.saver.restore(sess, os.path.join(best_folder, "model"))
+        if self.cfg.kind == "classify" or self.test is not None:
+            self.saver.restore(sess, os.path.join(best_folder, "model"))
+        if self.test is not None:
+            outputs, loss = self.predict(sess, self.test)
+            result = dict(self.scores(outputs, self.test, prefix="test"), test_loss=loss)
+            state["test_metrics"] = result
+            self.log(f"test ({self.test.path}, {'best' if self.save_best else 'last'} "
+                     "model): " + " | ".join(f"{k[5:]} {v:.5g}" for k, v in result.items()))
+        if self.cfg.kind != "classify":
+            return
         outputs, _ = self.predict(sess, self.valid)
         pred = [int(np.argmax(o)) for o in outputs]
         matrix = metrics.confusion_matrix(self.valid.targets, pred, len(self.labels))
@@ -211,6 +230,7 @@ class FineTuneTask(loop.Task):
         out = {"best_" + METRIC[self.cfg.kind]: state.get("best_metric")}
         if "confusion_matrix" in state:
             out["confusion_matrix"] = state["confusion_matrix"]
+        out.update(state.get("test_metrics", {}))
         return out
 
     def progress_line(self, state, loss, rate):
