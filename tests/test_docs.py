@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from conftest import own_world_subprocess
+from conftest import own_world_subprocess_tf1_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANGUAGES = ("python", "sh", "text")
@@ -87,10 +87,12 @@ def test_the_block_parser_on_a_sample(tmp_path):
                                         (11, "python", "# not run: needs torch\nimport torch\n")]
 
 
-@own_world_subprocess
+@own_world_subprocess_tf1_run
 @pytest.mark.parametrize("path,line,code", _python_blocks())
 def test_python_block_runs_as_written(path, line, code):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    # As a reader runs it: a plain `python` (the suite's world switch removed).
+    env = {k: v for k, v in os.environ.items() if k != "AWDRNN_TF1"}
+    env.update(PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, (f"{_where(path, line)} fails as written:\n"
