@@ -266,6 +266,11 @@ def _saved_run():
     if "extra" not in saved:
         raise lm_training.CheckpointMismatch(
             f"cannot {verb}: {path} was written by an older train_lm.py (no 'extra' entry).")
+    if "imported" in saved["extra"]:
+        raise lm_training.CheckpointMismatch(
+            f"cannot {verb}: --save={FLAGS.save!r} holds a model imported by "
+            "examples/import_weights.py, not a training run; fine-tune it with "
+            f"--init_from={FLAGS.save} --data=<corpus> --save=<a new folder>.")
     values = _saved_flags(saved)
     if FLAGS.init_from is not None:
         raise lm_training.DataError(

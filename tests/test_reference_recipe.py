@@ -34,6 +34,7 @@ import pytest
 
 from awdrnn.data import bptt, corpus
 from awdrnn.lm import graph as lm_graph, model as lm_model, training as lm_training
+from awdrnn.weights import pytorch_lm
 from tf_session import new_session
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -47,16 +48,10 @@ def _load(name):
         return {k: f[k] for k in f.files}
 
 
-def _gate_blocks(w):
-    """PyTorch's gate blocks `i, f, g, o` (first axis, `4H`) in TF's order
-    `i, j(=g), f, o`."""
-    i, f, g, o = np.split(w, 4, axis=0)
-    return np.concatenate([i, g, f, o], axis=0)
-
-
 def torch_to_awdrnn(weights, prefix, nlayers, two_biases):
     """Our variable values `{name: array}` from the reference's state
-    `weights["<prefix>/<torch name>"]`:
+    `weights["<prefix>/<torch name>"]`, mapped by the library's importer
+    (`awdrnn.weights.pytorch_lm.lstm_variables`):
 
         kernel = [W_ih, W_hh]^T (gate columns reordered)    [I + H, 4H]
         bias_ih, bias_hh = b_ih, b_hh;   or bias = b_ih + b_hh
@@ -66,15 +61,10 @@ def torch_to_awdrnn(weights, prefix, nlayers, two_biases):
 
     out = {"lm/embedding": get("encoder.weight"), "lm/softmax_b": get("decoder.bias")}
     for layer in range(nlayers):
-        torch_name = f"rnns.{layer}.%s_l0"
-        ours = f"lm/layer{layer}/lstm_cell/"
-        w = np.concatenate([get(torch_name % "weight_ih"), get(torch_name % "weight_hh")], 1)
-        out[ours + "kernel"] = _gate_blocks(w).T
-        b_ih, b_hh = (_gate_blocks(get(torch_name % b)) for b in ("bias_ih", "bias_hh"))
-        if two_biases:
-            out[ours + "bias_ih"], out[ours + "bias_hh"] = b_ih, b_hh
-        else:
-            out[ours + "bias"] = b_ih + b_hh
+        lstm = pytorch_lm.LSTMLayer(*(get(f"rnns.{layer}.{w}_l0") for w in
+                                      ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+        values = pytorch_lm.lstm_variables(lstm, "pytorch" if two_biases else "summed")
+        out.update({f"lm/layer{layer}/lstm_cell/{k}": v for k, v in values.items()})
     return out
 
 

@@ -118,10 +118,32 @@ def save_encoder(run_dir, out_dir, spm_model=None, scope="lm"):
         if not any(n == needed or n.startswith(needed) for n in tensors):
             raise EncoderError(f"saved model in {best!r} has no {prefix}{needed} variables "
                                f"(is scope={scope!r} the LM's variable scope?).")
+    return write_encoder(out_dir, model_config, tensors, vocab, direction, spm_model,
+                         os.path.abspath(run_dir))
+
+
+def write_encoder(out_dir, model_config, tensors, vocab, direction="forward", spm_model=None,
+                  source=None):
+    """Writes an encoder folder (the layout `save_encoder` writes) atomically.
+
+    Args:
+      out_dir: the folder to create (must not exist, or be empty).
+      model_config: the encoder's `lm_model.LMConfig`.
+      tensors: `{name relative to the LM's scope: array}`: `embedding`,
+        `layer<l>/...` (no decoder).
+      vocab: its `corpus.Vocabulary`.
+      direction: "forward" or "backward".
+      spm_model: path of its SentencePiece model, or None; copied into the folder.
+      source: where it came from (recorded in `encoder.json`).
+
+    Returns:
+      `out_dir`.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
     info = {"format": FORMAT, "version": VERSION, "model": dataclasses.asdict(model_config),
             "direction": direction, "vocab": "vocab.txt",
-            "spm_model": "spm.model" if spm_model else None,
-            "source": os.path.abspath(run_dir)}
+            "spm_model": "spm.model" if spm_model else None, "source": source}
 
     def write(folder):
         checkpoint_files.write_variables(os.path.join(folder, WEIGHTS), tensors)
