@@ -82,6 +82,18 @@ def test_direction_from_the_run_config(run, tmp_path):
     assert encoder_io.load_encoder(folder).direction == "backward"
 
 
+def test_direction_from_a_trainer_run_with_backward(run, tmp_path):
+    """A run of lm_training.Trainer records only TrainConfig.backward."""
+    copy = str(tmp_path / "run")
+    shutil.copytree(run, copy)
+    config = checkpoints.read_json(os.path.join(copy, "config.json"))
+    config.get("extra", {}).pop("direction", None)
+    config["train"]["backward"] = True
+    checkpoints.write_json(os.path.join(copy, "config.json"), config)
+    folder = encoder_io.save_encoder(copy, str(tmp_path / "encoder"))
+    assert encoder_io.load_encoder(folder).direction == "backward"
+
+
 def test_not_an_encoder_folder(tmp_path):
     with pytest.raises(encoder_io.EncoderError, match="is not an encoder folder"):
         encoder_io.load_encoder(str(tmp_path))

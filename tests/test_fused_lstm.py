@@ -141,3 +141,27 @@ def test_shape_errors():
             lstm_sequence(tf.zeros([T, B, D + 1]), kernel, b, zeros, zeros)
         with pytest.raises(ValueError, match="xla=True.*needs inference=True"):
             lstm_sequence(tf.zeros([T, B, D]), kernel, b, zeros, zeros, xla=True)
+
+
+def test_inference_pass_uses_the_kernel_as_stored():
+    """The inference pass neither rescales nor splits a copy of the kernel per run
+    (a third of a batch-1 run at the AWD-LSTM size): the only ops on the kernel
+    before the loop are reshapes and 1-D slices of its buffer, which TF hands out
+    without a copy at 64-byte boundaries. (Broken on purpose: the training pass's
+    `tf.split` and `w * scale` in the inference pass fail it.)"""
+    with tf.Graph().as_default():
+        kernel = tf.compat.v1.placeholder(tf.float32, [D + U, 4 * U], name="kernel")
+        zeros = tf.zeros([B, U])
+        lstm_sequence(tf.zeros([T, B, D]), kernel, tf.zeros([4 * U]), zeros, zeros,
+                      inference=True)
+        reached, frontier = set(), [kernel.op]
+        while frontier:   # the ops fed by the kernel, up to a matrix product or the loop
+            op = frontier.pop()
+            for out in op.outputs:
+                for consumer in out.consumers():
+                    if consumer.type not in ("MatMul", "While", "StatelessWhile", "Enter") and \
+                            consumer not in reached:
+                        reached.add(consumer)
+                        frontier.append(consumer)
+        types = {op.type for op in reached}
+    assert types <= {"Identity", "IdentityN", "Reshape", "Slice"}, types

@@ -34,9 +34,12 @@ of them the weight gradient from `batch` rows.
 
 Gradients flow to every input, so a weight-dropped kernel (the cell's
 `_dropped_kernel()` tensor) or any other function of the variables can be
-passed as `kernel`. One sigmoid activates all four gates (`tanh(z) =
-2 sigmoid(2 z) - 1`, the factor 2 folded into the kernel's j columns), so the
-loop body has no per-gate split-activate-concatenate.
+passed as `kernel`. In the training pass one sigmoid activates all four
+gates (`tanh(z) = 2 sigmoid(2 z) - 1`, the factor 2 folded into the kernel's
+j columns), so the loop body has no per-gate split-activate-concatenate. The
+inference pass uses the kernel as stored, neither rescaled nor copied per run
+(that per-run work on the weights was a third of a batch-1 run at the
+AWD-LSTM size), and a `tanh` for j.
 """
 
 import tensorflow as tf
@@ -51,15 +54,18 @@ def _gate_scale(units, dtype):
                       tf.ones([2 * units], dtype)], axis=0)
 
 
-def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations,
-             store_activations=True):
-    """The forward loop.
+def _forget_offset(units, forget_bias, dtype):
+    """`forget_bias` on the f block of a `[4u]` gate vector, zeros elsewhere."""
+    return tf.concat([tf.zeros([2 * units], dtype), tf.fill([units], tf.constant(
+        forget_bias, dtype)), tf.zeros([units], dtype)], axis=0)
 
-    Without `store_activations` (inference) returns `(h_seq, c_seq)`, each
-    `[T, B, u]`, and keeps nothing else alive across steps. With it
-    (training) returns `(h_all, c_all, pd, e, f)`: h and c `[T + 1, B, u]`
-    with the initial state at index 0, and what `_backward` needs per step,
-    formed here while the step's values are at hand:
+
+def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations):
+    """The forward loop of the training pass.
+
+    Returns `(h_all, c_all, pd, e, f)`: h and c `[T + 1, B, u]` with the
+    initial state at index 0, and what `_backward` needs per step, formed
+    here while the step's values are at hand:
 
         pd = [j, i, c_{t-1}, tanh c_t] * a (1 - a)     [T, B, 4u], a = sigmoid
              (the gate derivatives; the j block is tanh'(z_j) / 4)
@@ -69,27 +75,20 @@ def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations,
     time, batch = tf.shape(x)[0], tf.shape(x)[1]
     units = shapes.dim(w_h, 1) // 4
     scale = _gate_scale(units, dtype)
-    forget = tf.concat([tf.zeros([2 * units], dtype), tf.fill([units], tf.constant(
-        forget_bias, dtype)), tf.zeros([units], dtype)], axis=0)
     z_x = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, shapes.dim(x, 2)]), w_x * scale),
-                         (bias + forget) * scale)
+                         (bias + _forget_offset(units, forget_bias, dtype)) * scale)
     # Read by slicing: a step of z_x is a contiguous [B, 4u] block, which TF
     # hands out without a copy (an unstacked TensorArray copies all T steps).
     z_x = tf.reshape(z_x, [time, batch, 4 * units])
     w_h = w_h * scale
     one = tf.constant(1, dtype)
-    first = 1 if store_activations else 0
 
     def array(size, width):
         return tf.TensorArray(dtype, size=size,
                               element_shape=h0.shape[:1].concatenate([width]))
 
-    h_ta, c_ta = array(time + first, units), array(time + first, units)
-    if store_activations:
-        saved = (h_ta.write(0, h0), c_ta.write(0, c0),
-                 array(time, 4 * units), array(time, units), array(time, units))
-    else:
-        saved = (h_ta, c_ta)
+    saved = (array(time + 1, units).write(0, h0), array(time + 1, units).write(0, c0),
+             array(time, 4 * units), array(time, units), array(time, units))
 
     def body(t, c_prev, h, saved):
         acts = tf.sigmoid(z_x[t] + tf.matmul(h, w_h))
@@ -98,12 +97,57 @@ def _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations,
         c = f * c_prev + i * j
         tanh_c = tf.tanh(c)
         h = o * tanh_c
-        values = (h, c)
-        if store_activations:
-            pd = tf.concat([j, i, c_prev, tanh_c], axis=1) * (acts * (one - acts))
-            values += (pd, o * (one - tanh_c * tanh_c), f)
-        steps = (t + first,) * 2 + (t,) * 3
+        pd = tf.concat([j, i, c_prev, tanh_c], axis=1) * (acts * (one - acts))
+        values = (h, c, pd, o * (one - tanh_c * tanh_c), f)
+        steps = (t + 1,) * 2 + (t,) * 3
         return t + 1, c, h, tuple(ta.write(k, v) for ta, k, v in zip(saved, steps, values))
+
+    _, _, _, saved = tf.while_loop(lambda t, *_: t < time, body, (0, c0, h0, saved),
+                                   parallel_iterations=parallel_iterations,
+                                   maximum_iterations=time)
+    return tuple(ta.stack() for ta in saved)
+
+
+def _kernel_rows(kernel, depth):
+    """`(kernel[:depth], kernel[depth:])` of a `[depth + u, 4u]` kernel, cut from its
+    flattened buffer. TF hands out a 1-D slice that starts and ends on a 64-byte
+    boundary without copying (here when `depth * u` and `(depth + u) * u` are
+    multiples of 4, as at the AWD-LSTM sizes), whereas `tf.split` of the rows copies
+    them unless each row is a multiple of 64 bytes (`u` a multiple of 4; the
+    AWD-LSTM's 1150 is not: ~9 ms per 1150-unit layer and run). Other sizes get a
+    copy, the same numbers."""
+    rows, cols = shapes.dims(kernel)
+    flat = tf.reshape(kernel, [-1])
+    return (tf.reshape(tf.slice(flat, [0], [depth * cols]), [depth, cols]),
+            tf.reshape(tf.slice(flat, [depth * cols], [(rows - depth) * cols]),
+                       [rows - depth, cols]))
+
+
+def _inference_forward(x, kernel, bias, c0, h0, forget_bias, parallel_iterations):
+    """The forward loop of the inference pass: `(h_seq, c_seq)`, each `[T, B, u]`.
+
+    Nothing but h and c is kept across steps, and the weights are used as
+    they are stored: no per-run copy or rescaling of the kernel (which the
+    training pass's one-sigmoid form needs), so the j gate takes its own `tanh`.
+    """
+    dtype = x.dtype
+    time, batch = tf.shape(x)[0], tf.shape(x)[1]
+    depth = shapes.dim(x, 2)
+    units = shapes.dim(kernel, 1) // 4
+    w_x, w_h = _kernel_rows(kernel, depth)
+    z_x = tf.nn.bias_add(tf.matmul(tf.reshape(x, [-1, depth]), w_x),
+                         bias + _forget_offset(units, forget_bias, dtype))
+    z_x = tf.reshape(z_x, [time, batch, 4 * units])
+    element_shape = h0.shape[:1].concatenate([units])
+    saved = tuple(tf.TensorArray(dtype, size=time, element_shape=element_shape)
+                  for _ in range(2))
+
+    def body(t, c_prev, h, saved):
+        z = z_x[t] + tf.matmul(h, w_h)
+        i, _, f, o = tf.split(tf.sigmoid(z), 4, axis=1)
+        c = f * c_prev + i * tf.tanh(z[:, units:2 * units])
+        h = o * tf.tanh(c)
+        return t + 1, c, h, (saved[0].write(t, h), saved[1].write(t, c))
 
     _, _, _, saved = tf.while_loop(lambda t, *_: t < time, body, (0, c0, h0, saved),
                                    parallel_iterations=parallel_iterations,
@@ -211,27 +255,31 @@ def lstm_sequence(x, kernel, bias, c0, h0, forget_bias=1.0,
     with tf.name_scope(name or "lstm_sequence"):
         forget_bias = float(forget_bias)
 
-        def forward(x, w_x, w_h, bias, c0, h0, store_activations=True):
-            return _forward(x, w_x, w_h, bias, c0, h0, forget_bias,
-                            parallel_iterations, store_activations)
+        def forward(x, w_x, w_h, bias, c0, h0):
+            return _forward(x, w_x, w_h, bias, c0, h0, forget_bias, parallel_iterations)
 
-        def inference_forward(x, w_x, w_h, bias, c0, h0):
-            return forward(x, w_x, w_h, bias, c0, h0, store_activations=False)
+        def inference_forward(x, kernel, bias, c0, h0):
+            return _inference_forward(x, kernel, bias, c0, h0, forget_bias,
+                                      parallel_iterations)
 
         if xla:
             inference_forward = tf.function(inference_forward, jit_compile=True)
 
         @tf.custom_gradient
         def fused(x, kernel, bias, c0, h0):
-            w_x, w_h = tf.split(kernel, [depth, units], axis=0)
+            def rows():
+                return tf.split(kernel, [depth, units], axis=0)
+
             if inference:
-                outputs = inference_forward(x, w_x, w_h, bias, c0, h0)
-                saved = None
+                outputs = inference_forward(x, kernel, bias, c0, h0)
+                weights, saved = None, None
             else:
-                saved = forward(x, w_x, w_h, bias, c0, h0)
+                weights = rows()
+                saved = forward(x, *weights, bias, c0, h0)
                 outputs = (saved[0][1:], saved[1][1:])
 
             def grad(dh_seq, dc_seq):
+                w_x, w_h = weights or rows()
                 h_all, _, pd, e, f = saved or forward(x, w_x, w_h, bias, c0, h0)
                 if dh_seq is None:
                     dh_seq = tf.zeros_like(h_all[1:])

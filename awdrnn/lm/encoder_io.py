@@ -67,7 +67,8 @@ def _direction(saved):
                 raise EncoderError(f"config.json: direction must be one of {DIRECTIONS}, "
                                    f"got {value!r}.")
             return value
-    return "forward"
+    # A run of the library's Trainer records only TrainConfig.backward.
+    return "backward" if (saved.get("train") or {}).get("backward") else "forward"
 
 
 def _spm_path(saved, spm_model):
