@@ -33,14 +33,36 @@ def script_module(path):
     absl flags can be defined only once, and several test files run its `main`."""
     import importlib.util
 
+    from absl import flags
+
     path = str(path)
     if path not in _MODULES:
         name = "script_" + os.path.splitext(os.path.basename(path))[0]
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
+        before = set(flags.FLAGS)
         spec.loader.exec_module(module)
+        module._defined_flags = set(flags.FLAGS) - before
         _MODULES[path] = module
     return _MODULES[path]
+
+
+def _silence_other_scripts_validators(module):
+    """Empties, for the duration of one run, the validators (`mark_flag_as_required`
+    and the like) of flags that another script loaded in this process defined:
+    they belong to that script's command line, not to this one's. Returns
+    `[(flag, validators)]` to restore afterwards."""
+    from absl import flags
+
+    silenced = []
+    for other in _MODULES.values():
+        if other is module:
+            continue
+        for flag in (flags.FLAGS[name] for name in other._defined_flags):
+            if flag.validators:
+                silenced.append((flag, flag.validators))
+                flag.validators = []
+    return silenced
 
 
 def in_process_runner(path):
@@ -52,14 +74,17 @@ def in_process_runner(path):
     name = os.path.basename(str(path))
 
     def run(*args):
+        silenced = _silence_other_scripts_validators(module)
         flags.FLAGS.unparse_flags()
-        flags.FLAGS([name, *args])
         try:
+            flags.FLAGS([name, *args])
             module.main([])
         except SystemExit as e:
             return e.code
         finally:
             flags.FLAGS.unparse_flags()
+            for flag, validators in silenced:
+                flag.validators = validators
         return 0
 
     return run
