@@ -15,12 +15,14 @@ from awdrnn.lm import encoder_io
 from awdrnn.lm.errors import DataError, TrainingError
 from awdrnn.tasks import lr_finder, predictor, task_config, task_training
 from awdrnn.tasks.heads import LabelScaler
-from awdrnn.text import subwords
+from awdrnn.text import tokenizers
 from awdrnn.training import loop
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("encoder", None, "Encoder folder of a pretrained (and fine-tuned) LM: "
-                    "<save>/encoder of examples/train_lm.py (with its spm.model).")
+                    "<save>/encoder of examples/train_lm.py (with its spm.model), or a "
+                    "word-level one imported from fastai (examples/import_weights.py; "
+                    "the text must then be split into fastai's words).")
 flags.DEFINE_string("train", None, "Training file.")
 flags.DEFINE_string("valid", None, "Dev file (metrics each epoch, --save_best).")
 flags.DEFINE_string("test", None, "Test file (the format of --valid), evaluated once after "
@@ -97,9 +99,7 @@ def _require(*names):
 
 def _load_encoder(folder, flag):
     encoder = encoder_io.load_encoder(folder)
-    if encoder.spm_model is None:
-        raise DataError(f"{flag} {folder!r} is a word-level encoder; the task scripts need a "
-                        "subword (SentencePiece) encoder: train the LM with --spm_model.")
+    encoder.tokenizer_file()  # a word-level encoder needs fastai's special tokens
     return encoder
 
 
@@ -147,10 +147,13 @@ def run_task(kind, load_data, make_config, encoder_flags=("encoder",), scaler_of
     encoders = [_load_encoder(getattr(FLAGS, f), f"--{f}") for f in encoder_flags
                 if getattr(FLAGS, f)]
     for other in encoders[1:]:
-        if open(other.spm_model, "rb").read() != open(encoders[0].spm_model, "rb").read():
-            raise DataError("the forward and backward encoders use different SentencePiece "
-                            "models; give two encoders trained on one .model.")
-    spm = subwords.load_model(encoders[0].spm_model)
+        with open(other.tokenizer_file(), "rb") as a, \
+                open(encoders[0].tokenizer_file(), "rb") as b:
+            if a.read() != b.read():
+                raise DataError("the forward and backward encoders use different tokenizers "
+                                "(SentencePiece models or vocabularies); give two encoders "
+                                "trained on one.")
+    spm = tokenizers.load(encoders[0].tokenizer_file())
     data, labels = load_data(spm)
     train, valid, test = (list(data) + [None])[:3]
     for data in filter(None, (train, valid, test)):
@@ -161,7 +164,7 @@ def run_task(kind, load_data, make_config, encoder_flags=("encoder",), scaler_of
     scaler = scaler_of(train) if scaler_of is not None else None
     extra = {"argv": list(sys.argv)}
     task = task_training.FineTuneTask(config, encoders, train, valid, labels,
-                                      encoders[0].spm_model, scaler=scaler,
+                                      encoders[0].tokenizer_file(), scaler=scaler,
                                       save_best=FLAGS.save_best, extra=extra,
                                       random_encoder=FLAGS.random_encoder, test=test)
     if FLAGS.lr_finder:

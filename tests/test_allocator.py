@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from awdrnn.kernels import allocator
+from conftest import own_world_subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,10 +38,12 @@ def test_missing_jemalloc_says_how_to_install(monkeypatch):
         allocator.jemalloc_env()
 
 
+@own_world_subprocess  # a fresh interpreter of its own: the same in either world
 def test_current_is_glibc_without_preload():
     assert _run("from awdrnn.kernels import allocator; print(allocator.current())") == "glibc"
 
 
+@own_world_subprocess  # a fresh interpreter of its own: the same in either world
 @pytest.mark.skipif(allocator.find_jemalloc() is None,
                     reason="libjemalloc2 not installed (apt-get install -y libjemalloc2)")
 def test_use_jemalloc_reexecs_once_under_jemalloc(tmp_path):
@@ -59,6 +62,7 @@ def test_use_jemalloc_reexecs_once_under_jemalloc(tmp_path):
 
 @pytest.mark.skipif(allocator.find_jemalloc() is None,
                     reason="libjemalloc2 not installed (apt-get install -y libjemalloc2)")
+@own_world_subprocess
 @pytest.mark.parametrize("how", ["-m", "-c", "-I"])
 def test_use_jemalloc_reexecs_the_same_command_line(tmp_path, how):
     """`python -m mod`, `python -c code` and interpreter options survive the
@@ -81,6 +85,7 @@ def test_use_jemalloc_reexecs_the_same_command_line(tmp_path, how):
     assert out.stderr.count("re-executing under jemalloc") == 1
 
 
+@own_world_subprocess  # a fresh interpreter of its own: the same in either world
 def test_opt_out_keeps_glibc():
     code = """
         from awdrnn.kernels import allocator

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 
-from conftest import own_world_subprocess
+from conftest import own_world_subprocess, own_world_subprocess_tf1_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -32,3 +32,18 @@ def test_bench_writes_table_json_and_chart(tmp_path):
     assert "| tiny | train | wd_lstm/awdrnn | glibc | fused_lstm |" in (
         tmp_path / "speed.md").read_text()
     assert (tmp_path / "speed.png").stat().st_size > 1000
+
+
+@own_world_subprocess_tf1_run  # its own program (TF2 defaults): in the TF1 run, which has time
+def test_serving_bench_agrees_with_keras_and_prints_its_table():
+    # Its own check is the test: the exported classifier's probabilities must equal
+    # those of the same weights in stock tf_keras LSTM layers to 1e-5 before timing.
+    env = dict(os.environ, PYTHONPATH=REPO)
+    out = subprocess.run(
+        [sys.executable, os.path.join(REPO, "bench", "serving_speed.py"), "--size=tiny",
+         "--batches=1,4", "--rounds=1", "--warmup=0"],
+        env=env, capture_output=True, text=True, timeout=900)  # a hang guard only
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "probabilities agree to" in out.stdout
+    rows = [l for l in out.stdout.splitlines() if l.startswith("| 1 |") or l.startswith("| 4 |")]
+    assert len(rows) == 2 and all(l.endswith("x |") for l in rows), out.stdout

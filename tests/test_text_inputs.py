@@ -6,7 +6,9 @@ Broken on purpose to see these fail (then restored): `single` without the final
 eos (`pieces[:, :L - 1]` and no eos column), pairs cut by halves only (no rest
 passed to the longer sentence), `words` split by `tf.strings.split` alone (no
 Unicode whitespace), no `UNK_ID` for a word without pieces, the fixed-length word
-cut off by one (`ends < L - 2`).
+cut off by one (`ends < L - 2`). Each layout runs with a SentencePiece model and
+with a word vocabulary (`awdrnn.text.word_tokenizer`: a word-level model
+imported from fastai).
 """
 
 import numpy as np
@@ -15,7 +17,7 @@ import tensorflow as tf
 
 from awdrnn.serving import text_inputs
 from awdrnn.tasks import datasets, task_data
-from awdrnn.text import subwords
+from awdrnn.text import subwords, word_tokenizer
 
 import task_test_data
 
@@ -28,13 +30,25 @@ SECONDS = ["sun moon", "the old cat ran quickly slowly", "", "big big big big bi
 
 
 @pytest.fixture(scope="module")
-def spm(tmp_path_factory):
+def subword_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("spm")
     (root / "lm").mkdir()
     lines = [r[0] for r in task_test_data.classification_rows(200, 1)]
     (root / "lm" / "train.txt").write_text("\n".join(lines + TEXTS) + "\n", encoding="utf-8")
     return subwords.train_model([str(root / "lm" / "train.txt")], str(root / "sp"),
                                 vocab_size=50)
+
+
+def _word_tokenizer():
+    """A fastai-style word vocabulary: some words of TEXTS and SECONDS, not all."""
+    known = sorted({w for t in TEXTS + SECONDS for w in t.split()})[::2]
+    return word_tokenizer.WordTokenizer(["xxunk", "xxpad", "xxbos", "xxeos", "xxmaj"] + known)
+
+
+@pytest.fixture(scope="module", params=["subword", "word"])
+def spm(request, subword_model):
+    """Each layout test runs with a SentencePiece model and with a word vocabulary."""
+    return subword_model if request.param == "subword" else _word_tokenizer()
 
 
 def _padded(sequences, fixed_length):
@@ -51,8 +65,10 @@ def _run(spm, fixed_length, layouts):
         inputs = text_inputs.TextInputs(spm, fixed_length=fixed_length)
         fetch = {"single": lambda: inputs.single(text), "pair": lambda: inputs.pair(text, second),
                  "words": lambda: inputs.words(text)._asdict()}
+        fetches = {k: fetch[k]() for k in layouts}
         with tf.compat.v1.Session() as sess:
-            return sess.run({k: fetch[k]() for k in layouts}, {text: TEXTS, second: SECONDS})
+            sess.run(tf.compat.v1.tables_initializer())   # a word vocabulary's table
+            return sess.run(fetches, {text: TEXTS, second: SECONDS})
 
 
 @pytest.mark.parametrize("fixed_length", [None, 2, 4, 5, 9, 14])

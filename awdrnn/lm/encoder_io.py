@@ -195,6 +195,27 @@ class Encoder:
         self.variables = None
         self.model = None
 
+    def tokenizer_file(self):
+        """The file task heads and SavedModels tokenize text with: the SentencePiece
+        model, or a word-level encoder's vocab.txt (checked: fastai's special
+        tokens xxunk, xxpad, xxbos, xxeos at ids 0-3, awdrnn's special ids).
+
+        Raises:
+          EncoderError: a word-level encoder without them, or without a vocabulary.
+        """
+        if self.spm_model is not None:
+            return self.spm_model
+        if self.vocab is None:
+            raise EncoderError(f"encoder {self.folder!r} has neither a SentencePiece model nor "
+                               "a vocabulary: it cannot read text.")
+        from awdrnn.text import word_tokenizer
+        path = os.path.join(self.folder, self.info["vocab"])
+        try:
+            word_tokenizer.check_special_words(self.vocab.words, path)
+        except ValueError as e:
+            raise EncoderError(f"word-level encoder {self.folder!r}: {e}") from None
+        return path
+
     def check_vocabulary(self, vocab):
         """Raises EncoderError unless `vocab` (a Vocabulary) is the encoder's own."""
         if self.vocab is not None and vocab == self.vocab:

@@ -33,7 +33,7 @@ import tensorflow as tf
 from awdrnn.lm import encoder_io
 from awdrnn.lm.errors import TrainingError
 from awdrnn.tasks import predictor
-from awdrnn.text import subwords
+from awdrnn.text import tokenizers
 from awdrnn.training import checkpoints
 
 KINDS = ("encoder", "classify", "regress", "tag")
@@ -56,7 +56,8 @@ class Source:
     Attributes:
       path: the folder it was read from.
       kind: "encoder", "classify", "regress" or "tag".
-      spm: its `subwords.SubwordModel`; `spm_path` the `.model` file.
+      spm: its tokenizer (`subwords.SubwordModel`, or a word-level model's
+          `word_tokenizer.WordTokenizer`); `spm_path` its file.
       labels: class names ("classify", in probability-column order) or tag
         names ("tag"); None otherwise.
       scaler: the `heads.LabelScaler` a regressor was trained with (scores are
@@ -71,7 +72,7 @@ class Source:
                  initial_state, features, head=None, pool_mask=None, labels=None,
                  scaler=None, window=None, directions=("forward",)):
         self.path, self.kind, self.spm_path = path, kind, spm_path
-        self.spm = subwords.load_model(spm_path)
+        self.spm = tokenizers.load(spm_path)
         self.labels, self.scaler, self.window = labels, scaler, window
         self.directions = list(directions)
         self._graph, self._checkpoint = graph, checkpoint
@@ -141,11 +142,7 @@ class Source:
 
 def _encoder_source(folder):
     encoder = encoder_io.load_encoder(folder)
-    if encoder.spm_model is None:
-        raise ExportError(
-            f"encoder {folder!r} is word-level (its encoder.json names no spm_model): a "
-            "SavedModel tokenizes text in the graph with SentencePiece, so export a subword "
-            "encoder (train the LM with --spm_model).")
+    tokenizer_file = encoder.tokenizer_file()
     graph = tf.Graph()
     with graph.as_default():
         ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="ids")
@@ -155,7 +152,7 @@ def _encoder_source(folder):
                             scope="encoder", lengths=lengths)
         saver = tf.compat.v1.train.Saver(dict(encoder.variables))
     graph.finalize()
-    return Source(folder, "encoder", encoder.spm_model, graph, saver, encoder.prefix,
+    return Source(folder, "encoder", tokenizer_file, graph, saver, encoder.prefix,
                   ids.name, lengths.name, out.initial_state, [(out.raw_output, backward)],
                   directions=[encoder.direction])
 
@@ -172,7 +169,7 @@ def _task_source(run_dir):
         features = features[:1]
     labels = (model.labels.classes if kind == "classify" else
               model.labels.names if kind == "tag" else None)
-    return Source(run_dir, kind, os.path.join(run_dir, "spm.model"), g.graph, g.saver,
+    return Source(run_dir, kind, tokenizers.folder_file(run_dir), g.graph, g.saver,
                   os.path.join(best, "model"), g.ids.name, g.lengths.name, g.initial_state,
                   features, head=g.outputs.name, pool_mask=g.mask.name, labels=labels,
                   scaler=model.scaler, window=cfg.max_len if kind != "tag" else None,
@@ -189,10 +186,10 @@ def load(path):
         `examples/classifier.py`, `regressor.py`, `sequence_tagger.py`).
 
     Raises:
-      ExportError: neither kind of folder, a language model's run folder, or
-        a word-level encoder.
+      ExportError: neither kind of folder, or a language model's run folder.
       EncoderError / CheckpointMismatch: a broken folder (the message says
-        what is missing).
+        what is missing), or a word-level encoder whose vocabulary does not
+        start with fastai's special tokens (xxunk, xxpad, xxbos, xxeos).
     """
     if not os.path.isdir(path):
         raise ExportError(f"{path!r} is not a folder; give an encoder folder (with "

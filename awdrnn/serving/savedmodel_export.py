@@ -4,7 +4,8 @@
 (`tf.compat.v1.saved_model.Builder`, tag "serve"), the inference pass of an
 encoder folder or a task run folder (`model_sources.load`: no dropout, the
 encoders' inference pass) with tokenization in the graph (tensorflow-text's
-SentencePiece op, `text_inputs`) and these signatures:
+SentencePiece op, or for a word-level model, e.g. one imported from fastai,
+a lookup table of its vocabulary: `text_inputs`) and these signatures:
 
     string_encoder         text [batch] string -> output [batch, time, emsize] float32,
                                 numericalized [batch, time] int32, mask [batch, time] bool
@@ -22,7 +23,9 @@ encoded on its own), right-padded with 1 to the longest row of the batch,
 or to exactly `fixed_length` ids with longer rows cut keeping bos and eos.
 A classifier or regressor pools only the last `TaskConfig.max_len` tokens
 of a longer row, as BPT3C does in `awdrnn.tasks.predictor`. The assets are
-`spm.model` and `labels.txt` / `tags.txt` (one name per line, in
+the tokenizer's file (`spm.model`; a word-level model's `words.txt`, or
+`vocab.txt` of an encoder, its words also in the graph's table) and
+`labels.txt` / `tags.txt` (one name per line, in
 probability-column order); `assets.extra/awdrnn_export.json` describes the
 export.
 
@@ -44,6 +47,7 @@ import tensorflow as tf
 
 from awdrnn.serving import model_sources, text_inputs
 from awdrnn.serving.model_sources import ExportError
+from awdrnn.text import tokenizers
 from awdrnn.text.subwords import PAD_ID
 from awdrnn.training import checkpoint_files
 
@@ -163,7 +167,7 @@ def export_savedmodel(source, export_dir, fixed_length=None):
     graph = tf.Graph()
     with graph.as_default():
         sigs = _build(source, fixed_length)
-        assets = {"spm.model": source.spm_path}
+        assets = {os.path.basename(source.spm_path): source.spm_path}
         if source.kind in LABEL_FILES:
             assets[LABEL_FILES[source.kind]] = os.path.join(source.path,
                                                             LABEL_FILES[source.kind])
@@ -175,7 +179,8 @@ def export_savedmodel(source, export_dir, fixed_length=None):
         init = tf.group(tf.compat.v1.local_variables_initializer(),
                         tf.compat.v1.tables_initializer(), name="serving_init")
         info = {"format": FORMAT, "version": VERSION, "source": os.path.abspath(source.path),
-                "kind": source.kind, "fixed_length": fixed_length, "pad_id": PAD_ID,
+                "kind": source.kind, "tokenizer": tokenizers.kind_of_file(source.spm_path),
+                "fixed_length": fixed_length, "pad_id": PAD_ID,
                 "directions": source.directions, "labels": source.labels,
                 "signatures": {name: {"inputs": sorted(sig.inputs),
                                       "outputs": sorted(sig.outputs)}

@@ -2,7 +2,9 @@
 
 The in-graph twin of `awdrnn.tasks.task_data.encode_texts` (single texts and
 sentence pairs) and `awdrnn.tasks.datasets.tag_words` (a tagger's words), on
-tensorflow-text's SentencePiece op (`awdrnn.text.graph_tokenizer`), so a
+tensorflow-text's SentencePiece op (`awdrnn.text.graph_tokenizer`) or, for a
+word-level model, a lookup table of its vocabulary
+(`awdrnn.text.word_tokenizer`: "pieces" below are then whole words), so a
 SavedModel needs no Python of ours to read text:
 
     single:  bos pieces eos                             (as `SubwordModel.encode_lines`)
@@ -36,11 +38,10 @@ bos/eos; this module adds them).
 
 import collections
 import numbers
-import sys
 
 import tensorflow as tf
 
-from awdrnn.text import graph_tokenizer
+from awdrnn.text import tokenizers, word_tokenizer
 from awdrnn.text.subwords import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 # Fewest ids a row can be cut to: bos and eos (a pair: both sentences' bos and eos).
@@ -58,12 +59,6 @@ Attributes:
   first_piece: int32 `[batch, max_words]`, the position in `ids` of each kept
     word's first piece (0 elsewhere).
 """
-
-
-def _python_whitespace():
-    """An RE2 character class of the characters `str.split()` splits at."""
-    chars = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
 
 
 def check_fixed_length(fixed_length, layout="single"):
@@ -99,7 +94,10 @@ class TextInputs:
     """Strings to right-padded ids in the current graph (see the module docstring).
 
     Args:
-      subword_model: an `awdrnn.text.subwords.SubwordModel`.
+      subword_model: an `awdrnn.text.subwords.SubwordModel`, or the
+        `awdrnn.text.word_tokenizer.WordTokenizer` of a word-level model
+        (each whitespace-separated word one id; its table needs
+        `tf.compat.v1.tables_initializer()`).
       fixed_length: None (pad each batch to its longest row) or the number of
         ids of every row (longer rows cut, bos and eos kept).
 
@@ -110,8 +108,7 @@ class TextInputs:
 
     def __init__(self, subword_model, fixed_length=None):
         self.fixed_length = check_fixed_length(fixed_length)
-        self.tokenizer = graph_tokenizer.sentencepiece_tokenizer(
-            subword_model, add_bos=False, add_eos=False, name="sentencepiece")
+        self.tokenizer = tokenizers.in_graph(subword_model)
 
     def _pad(self, ragged):
         """Right-padded `[batch, time]`: `fixed_length` wide, or the longest row."""
@@ -188,7 +185,7 @@ class TextInputs:
           `Words` (ids `[batch, time]`; words, masks and first-piece positions
           `[batch, max_words]`).
         """
-        spaced = tf.strings.regex_replace(strings, _python_whitespace(), " ")
+        spaced = tf.strings.regex_replace(strings, word_tokenizer.python_whitespace(), " ")
         words = tf.strings.split(spaced)                              # [batch, (words)]
         per_word = self.tokenizer.tokenize(words.flat_values)        # [all words, (pieces)]
         empty = tf.equal(per_word.row_lengths(), 0)

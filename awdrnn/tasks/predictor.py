@@ -1,7 +1,7 @@
 """A trained task model (a run folder of `task_training.FineTuneTask`) for predictions.
 
     from awdrnn.tasks import predictor
-    model = predictor.load("runs/sst2")          # config.json, labels.txt, spm.model, best/
+    model = predictor.load("runs/sst2")   # config.json, labels.txt, spm.model (or words.txt), best/
     print(model.predict(["a charming journey", "bleak and dull"]))
     # classify: [{"label": "1", "probabilities": {"0": 0.03, "1": 0.97}}, ...]
     # regress:  [{"score": 3.8}, ...]      tag: [{"words": [...], "tags": [...]}, ...]
@@ -24,7 +24,7 @@ from awdrnn.tasks.heads import LabelScaler
 from awdrnn.tasks.task_config import TaskConfig
 from awdrnn.tasks.task_graph import TaskGraph
 from awdrnn.tasks.task_training import LABEL_FILES, FineTuneTask
-from awdrnn.text import subwords
+from awdrnn.text import tokenizers
 from awdrnn.training import checkpoints
 
 
@@ -43,7 +43,7 @@ class Predictor:
         self.config = TaskConfig(**task).validate()
         self.encoder_config = lm_model.LMConfig(**saved["encoder"]).validate()
         self.max_seq_len = max_seq_len
-        self.spm = subwords.load_model(os.path.join(run_dir, "spm.model"))
+        self.spm = tokenizers.load(tokenizers.folder_file(run_dir))
         kind = self.config.kind
         label_file = LABEL_FILES[kind] and os.path.join(run_dir, LABEL_FILES[kind])
         self.labels = (task_data.LabelMap.load(label_file) if kind == "classify" else

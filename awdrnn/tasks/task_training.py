@@ -13,11 +13,13 @@ a row longer than `max_len` first runs its prefix forward in `bptt` chunks
 With `save_best`, `best/` holds the model of the best dev metric, else the
 last epoch's. The run folder is the loop's (`config.json`, `checkpoints/`,
 `best/`, `metrics.json`, `curves.png`, `tb/`) plus the label map
-(`labels.txt` / `tags.txt`) and the SentencePiece model (`spm.model`), so
+(`labels.txt` / `tags.txt`) and the tokenizer (`spm.model`, or `words.txt`
+for a word-level encoder), so
 `awdrnn.tasks.predictor.load(run_dir)` needs nothing else.
 
     from awdrnn.tasks import task_training
-    task = task_training.FineTuneTask(config, encoder, train, valid, labels, spm_path)
+    task = task_training.FineTuneTask(config, encoder, train, valid, labels,
+                                      encoder.tokenizer_file())
     loop.TrainingLoop(task, "runs/sst2", epochs=config.epochs).run()
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 from awdrnn.tasks import bpt3c, lr_finder, metrics, tagging, task_data
 from awdrnn.tasks.task_graph import TaskGraph
 from awdrnn.training import loop
+from awdrnn.text import tokenizers
 
 METRIC = {"classify": "valid_accuracy", "regress": "valid_pearson", "tag": "valid_f1"}
 LABEL_FILES = {"classify": "labels.txt", "regress": None, "tag": "tags.txt"}
@@ -51,7 +54,9 @@ class FineTuneTask(loop.Task):
         best model (or the last, without `save_best`): `test_*` metrics in
         `metrics.json`.
       labels: the `task_data.LabelMap` / `conll.TagMap` (None for "regress").
-      spm_model: path of the SentencePiece model (copied into the run).
+      tokenizer_file: the encoder's tokenizer (`Encoder.tokenizer_file()`): a
+        SentencePiece model, or a word-level encoder's vocabulary; copied into
+        the run as `spm.model` / `words.txt` (`awdrnn.text.tokenizers`).
       scaler: `heads.LabelScaler` of the regression targets (identity: none).
       save_best: keep the model of the best dev metric (else the last).
       random_encoder: draw the encoder's weights afresh (the LM's
@@ -62,13 +67,13 @@ class FineTuneTask(loop.Task):
       log: where lines go.
     """
 
-    def __init__(self, config, encoder, train, valid, labels, spm_model, scaler=None,
+    def __init__(self, config, encoder, train, valid, labels, tokenizer_file, scaler=None,
                  save_best=True, extra=None, log=print, random_encoder=False, test=None):
         self.cfg = config.validate()
         self.encoders = encoder if isinstance(encoder, (list, tuple)) else [encoder]
         self.encoder_config = self.encoders[0].config
         self.train, self.valid, self.test, self.labels = train, valid, test, labels
-        self.spm_model, self.scaler = spm_model, scaler
+        self.tokenizer_file, self.scaler = tokenizer_file, scaler
         self.save_best, self.extra, self.log = save_best, dict(extra or {}), log
         self.random_encoder = bool(random_encoder)
         self.seed = config.seed
@@ -101,9 +106,10 @@ class FineTuneTask(loop.Task):
         self.run_dir = run_dir
         if LABEL_FILES[self.cfg.kind]:
             self.labels.save(os.path.join(run_dir, LABEL_FILES[self.cfg.kind]))
-        target = os.path.join(run_dir, "spm.model")
-        if os.path.abspath(self.spm_model) != os.path.abspath(target):
-            shutil.copyfile(self.spm_model, target)
+        name = tokenizers.FILE_NAMES[tokenizers.kind_of_file(self.tokenizer_file)]
+        target = os.path.join(run_dir, name)
+        if os.path.abspath(self.tokenizer_file) != os.path.abspath(target):
+            shutil.copyfile(self.tokenizer_file, target)
 
     # --- batches ---------------------------------------------------------------------
     def _epoch_order(self, epoch):
