@@ -19,9 +19,7 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from awdrnn.kernels import fast_rnn  # noqa: E402
 from models_tf import TFStep  # noqa: E402
-from run import SIZES  # noqa: E402
+from run import SIZES, _interleaved as interleaved  # noqa: E402
 
 # (XLA_MAX_BATCH, STOCK_MIN_BATCH) that force each path at any batch size.
 FORCE = {"stock": (0, 1), "fused_lstm": (0, 10 ** 9), "fused_lstm_xla": (10 ** 9, 10 ** 9)}
@@ -60,16 +58,8 @@ def measure(size, batch, warmup, rounds):
     """`{path: tokens/s}` at one batch size, the paths timed round-robin."""
     steps = {path: build(path, size, batch) for path in FORCE}
     try:
-        for step in steps.values():
-            for _ in range(warmup):
-                step.run()
-        times = {path: [] for path in steps}
-        for _ in range(rounds):
-            for path, step in steps.items():
-                start = time.perf_counter()
-                step.run()
-                times[path].append(time.perf_counter() - start)
-        return {path: steps[path].tokens / statistics.median(t) for path, t in times.items()}
+        seconds = interleaved(steps, warmup, rounds)
+        return {path: steps[path].tokens / seconds[path] for path in steps}
     finally:
         for step in steps.values():
             step.close()

@@ -90,3 +90,8 @@ def test_a_word_level_encoder_reads_text_only_with_fastai_special_tokens(tmp_pat
     with pytest.raises(encoder_io.EncoderError, match="word-level encoder .*not fastai's "
                        "special tokens"):
         encoder_io.load_encoder(ptb).tokenizer_file()
+
+
+def test_decode_refuses_ids_outside_the_vocabulary(words):
+    with pytest.raises(TextError, match=r"id 9 is outside \[0, 9\)"):
+        words.decode([2, 9, 3])

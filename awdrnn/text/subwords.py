@@ -100,12 +100,18 @@ class SubwordModel:
         Raises:
           TextError: an id is outside `[0, vocab_size)`.
         """
-        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
-        bad = [i for i in ids if not 0 <= i < self.vocab_size]
-        if bad:
-            raise TextError(f"decode: id {bad[0]} is outside [0, {self.vocab_size}), the "
-                            f"vocabulary of {self.path}; were the ids made by this model?")
-        return self.processor.decode(ids)
+        return self.processor.decode(checked_ids(ids, self.vocab_size, self.path))
+
+
+def checked_ids(ids, vocab_size, path):
+    """`ids` (any int array) as a flat list of ints, each checked to be in
+    `[0, vocab_size)`; else TextError naming the first bad id and `path`."""
+    ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+    bad = [i for i in ids if not 0 <= i < vocab_size]
+    if bad:
+        raise TextError(f"decode: id {bad[0]} is outside [0, {vocab_size}), the "
+                        f"vocabulary of {path}; were the ids made by it?")
+    return ids
 
 
 def load_model(path):

@@ -34,7 +34,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from awdrnn.text.subwords import BOS_ID, EOS_ID, PAD_ID, SPECIAL_IDS, UNK_ID
+from awdrnn.text.subwords import BOS_ID, EOS_ID, PAD_ID, SPECIAL_IDS, UNK_ID, checked_ids
 from awdrnn.text.text_files import TextError
 
 # fastai's special tokens at awdrnn's special ids (fastai v1 and v2 both start
@@ -133,11 +133,7 @@ class WordTokenizer:
         Raises:
           TextError: an id is outside `[0, vocab_size)`.
         """
-        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
-        bad = [i for i in ids if not 0 <= i < self.vocab_size]
-        if bad:
-            raise TextError(f"decode: id {bad[0]} is outside [0, {self.vocab_size}), the "
-                            f"vocabulary of {self.path}; were the ids made by it?")
+        ids = checked_ids(ids, self.vocab_size, self.path)
         return " ".join(self.words[i] for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID))
 
     def graph_tokenizer(self, name="word_tokenizer"):
