@@ -47,3 +47,15 @@ def test_serving_bench_agrees_with_keras_and_prints_its_table():
     assert "probabilities agree to" in out.stdout
     rows = [l for l in out.stdout.splitlines() if l.startswith("| 1 |") or l.startswith("| 4 |")]
     assert len(rows) == 2 and all(l.endswith("x |") for l in rows), out.stdout
+
+
+@own_world_subprocess  # its own program (TF2 defaults): the same in either world
+def test_inference_routing_bench_forces_each_path_and_prints_its_table():
+    env = dict(os.environ, PYTHONPATH=REPO)
+    out = subprocess.run(
+        [sys.executable, os.path.join(REPO, "bench", "inference_routing.py"), "--size=tiny",
+         "--batches=1,64", "--rounds=1", "--warmup=0"],
+        env=env, capture_output=True, text=True, timeout=900)  # a hang guard only
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    rows = [l for l in out.stdout.splitlines() if l.startswith(("| 1 |", "| 64 |"))]
+    assert [r.split("|")[-2].strip() for r in rows] == ["fused_lstm_xla", "stock"], out.stdout
