@@ -102,6 +102,23 @@ def test_classifier_interactive_prints_label_probabilities(trained):
     assert sum(probs) == pytest.approx(1.0, abs=2e-3)
 
 
+def test_regressor_reads_pairs_siamese_by_default(trained):
+    save, proc = trained["regress"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.loads((save / "config.json").read_text())
+    assert config["task"]["pair_encoding"] == "siamese"
+
+
+def test_regressor_siamese_with_one_text_column_is_an_error(tasks, tmp_path):
+    proc, save = _bad(tmp_path, "regressor.py", "one.tsv", "sentence\tscore\nsun cat\t1.0\n",
+                      f"--encoder={tasks}/fwd/encoder", "--text_columns=sentence",
+                      "--pair_encoding=siamese")
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode != 0 and len(errors) == 1 and "two --text_columns" in errors[0], \
+        proc.stderr[-2000:]
+    assert not save.exists()
+
+
 def test_regressor_interactive_reads_pairs(trained):
     save, _ = trained["regress"]
     proc = _run("regressor.py", f"--save={save}", "--interactive",

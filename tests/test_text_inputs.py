@@ -1,11 +1,13 @@
 """awdrnn.serving.text_inputs: in-graph ids equal the Python layouts the task models
 were trained on (`task_data.encode_texts` single and paired, `datasets.tag_words`),
-padded to the longest row or to a fixed length, cut keeping bos and eos.
+padded to the longest row or to a fixed length, cut keeping bos and eos; a
+siamese regressor's rows are the Python pairs cut back by `task_data.split_pair`.
 
 Broken on purpose to see these fail (then restored): `single` without the final
 eos (`pieces[:, :L - 1]` and no eos column), pairs cut by halves only (no rest
 passed to the longer sentence), `words` split by `tf.strings.split` alone (no
-Unicode whitespace), no `UNK_ID` for a word without pieces, the fixed-length word
+Unicode whitespace), no `UNK_ID` for a word without pieces, the siamese rows in
+the wrong order (second sentences first), the fixed-length word
 cut off by one (`ends < L - 2`). Each layout runs with a SentencePiece model and
 with a word vocabulary (`awdrnn.text.word_tokenizer`: a word-level model
 imported from fastai).
@@ -64,6 +66,7 @@ def _run(spm, fixed_length, layouts):
         second = tf.compat.v1.placeholder(tf.string, [None])
         inputs = text_inputs.TextInputs(spm, fixed_length=fixed_length)
         fetch = {"single": lambda: inputs.single(text), "pair": lambda: inputs.pair(text, second),
+                 "siamese": lambda: inputs.siamese(text, second),
                  "words": lambda: inputs.words(text)._asdict()}
         fetches = {k: fetch[k]() for k in layouts}
         with tf.compat.v1.Session() as sess:
@@ -73,14 +76,19 @@ def _run(spm, fixed_length, layouts):
 
 @pytest.mark.parametrize("fixed_length", [None, 2, 4, 5, 9, 14])
 def test_layouts_equal_the_python_encoders(spm, fixed_length):
-    layouts = ["single", "words"] + (["pair"] if fixed_length is None or fixed_length >= 4
-                                     else [])
+    layouts = ["single", "words"] + (["pair", "siamese"]
+                                     if fixed_length is None or fixed_length >= 4 else [])
     out = _run(spm, fixed_length, layouts)
     single, _ = task_data.encode_texts(spm, TEXTS, fixed_length)
     np.testing.assert_array_equal(out["single"], _padded(single, fixed_length))
     if "pair" in out:
         pairs, _ = task_data.encode_texts(spm, TEXTS, fixed_length, pairs=SECONDS)
         np.testing.assert_array_equal(out["pair"], _padded(pairs, fixed_length))
+        # A siamese regressor's rows: the first sentences of the cut pairs, then
+        # the second ones, padded to the longest row whatever fixed_length.
+        halves = [task_data.split_pair(p) for p in pairs]
+        np.testing.assert_array_equal(
+            out["siamese"], _padded([a for a, _ in halves] + [b for _, b in halves], None))
     words = [t.split() for t in TEXTS]
     seqs, _, firsts, n_words, _ = datasets.tag_words(spm, words, max_seq_len=fixed_length)
     got = out["words"]

@@ -64,14 +64,18 @@ class Source:
         unscaled by it), or None.
       window: the BPT3C window of a classifier / regressor (`TaskConfig.max_len`:
         only a row's last `window` tokens are pooled), or None.
+      pair_encoding: a regressor's `TaskConfig.pair_encoding` ("joined": a
+        pair is one row; "siamese": `build` takes the 2 * pairs rows of
+        `text_inputs.TextInputs.siamese` and gives a score per pair), else None.
       directions: the encoders' directions, e.g. ["forward", "backward"].
       emsize: the width of `output` (summed over a tagger's encoders).
     """
 
     def __init__(self, path, kind, spm_path, graph, saver, checkpoint, ids, lengths,
                  initial_state, features, head=None, pool_mask=None, labels=None,
-                 scaler=None, window=None, directions=("forward",)):
+                 scaler=None, window=None, directions=("forward",), pair_encoding=None):
         self.path, self.kind, self.spm_path = path, kind, spm_path
+        self.pair_encoding = pair_encoding
         self.spm = tokenizers.load(spm_path)
         self.labels, self.scaler, self.window = labels, scaler, window
         self.directions = list(directions)
@@ -173,7 +177,8 @@ def _task_source(run_dir):
                   os.path.join(best, "model"), g.ids.name, g.lengths.name, g.initial_state,
                   features, head=g.outputs.name, pool_mask=g.mask.name, labels=labels,
                   scaler=model.scaler, window=cfg.max_len if kind != "tag" else None,
-                  directions=directions)
+                  directions=directions,
+                  pair_encoding=cfg.pair_encoding if kind == "regress" else None)
 
 
 def load(path):

@@ -13,10 +13,13 @@ a lookup table of its vocabulary: `text_inputs`) and these signatures:
     spm_processor          text -> numericalized, mask
     classify               text -> probabilities [batch, n_classes] float32, label [batch] string
     regress                text -> score [batch] float32 (in the training labels' units)
-    regress_pair           text, text_b [batch] string -> score   (bos a eos bos b eos)
+    regress_pair           text, text_b [batch] string -> score   (bos a eos bos b eos;
+                                a siamese regressor: each sentence on its own, and it
+                                has no `regress` signature)
     tag                    text -> words, tags [batch, max_words] string, mask [batch,
                                 max_words] bool, probabilities [batch, max_words, n_tags]
-    serving_default        the task's signature (string_encoder for an encoder)
+    serving_default        the task's signature (string_encoder for an encoder,
+                                regress_pair for a siamese regressor)
 
 Text becomes `bos pieces eos` (a tagger: each whitespace-separated word
 encoded on its own), right-padded with 1 to the longest row of the batch,
@@ -74,7 +77,8 @@ def _text_ids(source, inputs, text):
     if source.kind == "regress":
         text_b = tf.compat.v1.placeholder_with_default(
             tf.constant([], tf.string), [None], name="text_b")
-        ids = tf.cond(tf.size(text_b) > 0, lambda: inputs.pair(text, text_b),
+        pair = inputs.siamese if source.pair_encoding == "siamese" else inputs.pair
+        ids = tf.cond(tf.size(text_b) > 0, lambda: pair(text, text_b),
                       lambda: inputs.single(text))
         ids.set_shape([None, None])
         return ids, {"text_b": text_b}
@@ -119,13 +123,15 @@ def _build(source, fixed_length):
         sigs["classify"] = _signature({"text": text}, {"probabilities": out["probabilities"],
                                                        "label": label})
     elif source.kind == "regress":
-        sigs["regress"] = _signature({"text": text}, {"score": out["score"]})
+        if source.pair_encoding != "siamese":  # a siamese head needs both sentences
+            sigs["regress"] = _signature({"text": text}, {"score": out["score"]})
         sigs["regress_pair"] = _signature({"text": text, "text_b": extra["text_b"]},
                                           {"score": out["score"]})
     elif source.kind == "tag":
         sigs["tag"] = _signature({"text": text}, _tag_outputs(source, extra["words"],
                                                               out["tag_probabilities"]))
-    sigs["serving_default"] = sigs[DEFAULT_SIGNATURE[source.kind]]
+    default = DEFAULT_SIGNATURE[source.kind]
+    sigs["serving_default"] = sigs["regress_pair" if default not in sigs else default]
     return sigs
 
 
@@ -179,7 +185,7 @@ def export_savedmodel(source, export_dir, fixed_length=None):
         init = tf.group(tf.compat.v1.local_variables_initializer(),
                         tf.compat.v1.tables_initializer(), name="serving_init")
         info = {"format": FORMAT, "version": VERSION, "source": os.path.abspath(source.path),
-                "kind": source.kind, "tokenizer": tokenizers.kind_of_file(source.spm_path),
+                "kind": source.kind, "pair_encoding": source.pair_encoding, "tokenizer": tokenizers.kind_of_file(source.spm_path),
                 "fixed_length": fixed_length, "pad_id": PAD_ID,
                 "directions": source.directions, "labels": source.labels,
                 "signatures": {name: {"inputs": sorted(sig.inputs),

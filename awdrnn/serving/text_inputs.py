@@ -9,6 +9,8 @@ SavedModel needs no Python of ours to read text:
 
     single:  bos pieces eos                             (as `SubwordModel.encode_lines`)
     pair:    bos pieces_a eos bos pieces_b eos          (one sequence, doc/tasks.md)
+    siamese: bos pieces_a eos  (rows 0..B-1), then      (a siamese regressor's
+             bos pieces_b eos  (rows B..2B-1)            2 * batch rows)
     words:   bos pieces(w_1) .. pieces(w_n) eos         each whitespace-separated word
                                                         encoded on its own
 
@@ -130,21 +132,11 @@ class TextInputs:
         return self._pad(tf.concat([_column(BOS_ID, pieces), pieces,
                                     _column(EOS_ID, pieces)], axis=1))
 
-    def pair(self, first, second):
-        """`bos pieces_a eos bos pieces_b eos` of each pair, one sequence per pair.
-
-        With `fixed_length`, a longer pair is cut as `task_data.encode_texts`
-        cuts it: each sentence gets half the ids (the second the odd one),
-        one shorter than its half leaves the rest to the other, and each cut
-        sentence keeps its eos.
-
-        Args:
-          first, second: string `[batch]` each, the two sentences of each pair.
-
-        Returns:
-          int32 `[batch, time]`, right-padded with `PAD_ID`; a run with inputs of
-          different sizes fails (`InvalidArgumentError` naming them).
-        """
+    def _pair_pieces(self, first, second):
+        """The pieces of both sentences of each pair, cut as `task_data.encode_texts`
+        cuts a pair with `fixed_length`: each sentence gets half the ids (the
+        second the odd one), one shorter than its half leaves the rest to the
+        other, and each keeps room for its bos and eos."""
         check_fixed_length(self.fixed_length, "pair")
         same = tf.debugging.assert_equal(
             tf.size(first), tf.size(second),
@@ -165,8 +157,46 @@ class TextInputs:
                               tf.where(size_b <= half_b, size_b, half_b))
             a = _keep_first(a, tf.where(cut, keep_a, size_a) - 2)
             b = _keep_first(b, tf.where(cut, keep_b, size_b) - 2)
+        return a, b
+
+    def pair(self, first, second):
+        """`bos pieces_a eos bos pieces_b eos` of each pair, one sequence per pair.
+
+        With `fixed_length`, a longer pair is cut as `task_data.encode_texts`
+        cuts it: each sentence gets half the ids (the second the odd one),
+        one shorter than its half leaves the rest to the other, and each cut
+        sentence keeps its eos.
+
+        Args:
+          first, second: string `[batch]` each, the two sentences of each pair.
+
+        Returns:
+          int32 `[batch, time]`, right-padded with `PAD_ID`; a run with inputs of
+          different sizes fails (`InvalidArgumentError` naming them).
+        """
+        a, b = self._pair_pieces(first, second)
         return self._pad(tf.concat([_column(BOS_ID, a), a, _column(EOS_ID, a),
                                     _column(BOS_ID, a), b, _column(EOS_ID, a)], axis=1))
+
+    def siamese(self, first, second):
+        """A siamese regressor's rows: `bos pieces_a eos` of every pair, then
+        `bos pieces_b eos` of every pair (`task_data.split_pair` of `pair`).
+
+        The sentences are cut as `pair` cuts them (`fixed_length` is the
+        budget of both together, as in training), and the `2 * batch` rows
+        are padded to the longest of them, not to `fixed_length`.
+
+        Args:
+          first, second: string `[batch]` each, the two sentences of each pair.
+
+        Returns:
+          int32 `[2 * batch, time]`, right-padded with `PAD_ID`.
+        """
+        a, b = self._pair_pieces(first, second)
+        rows = tf.concat([tf.concat([_column(BOS_ID, a), a, _column(EOS_ID, a)], axis=1),
+                          tf.concat([_column(BOS_ID, b), b, _column(EOS_ID, b)], axis=1)],
+                         axis=0)
+        return rows.to_tensor(default_value=PAD_ID)
 
     def words(self, strings):
         """A tagger's layout: each whitespace-separated word encoded on its own.

@@ -8,7 +8,8 @@
 
 The graph is an inference graph (`TaskGraph(training=False)`: no dropout,
 the encoder's inference pass) restored from `best/`. Text is encoded as in
-training (`bos pieces eos`; pairs `bos s1 eos bos s2 eos`; for tagging each
+training (`bos pieces eos`; pairs `bos s1 eos bos s2 eos`, which a siamese
+regressor cuts back into its two sentences; for tagging each
 whitespace-separated word on its own), cut to `max_seq_len`.
 """
 
@@ -69,6 +70,9 @@ class Predictor:
             seqs, labels, firsts, n_words, n_cut = datasets.tag_words(
                 self.spm, words, max_seq_len=self.max_seq_len)
             return datasets.Dataset(seqs, labels, firsts, words, None, n_words, n_cut, None)
+        if self.config.pair_encoding == "siamese" and pairs is None:
+            raise ValueError("this regressor reads sentence pairs (pair_encoding 'siamese'); "
+                             "give the second sentences: predict(texts, pairs=[...]).")
         seqs, n_cut = task_data.encode_texts(self.spm, texts, self.max_seq_len, pairs=pairs)
         return datasets.Dataset(seqs, np.zeros(len(seqs), np.float32), None, None, None, None,
                                 n_cut, None)

@@ -22,6 +22,7 @@ KINDS = ("classify", "regress", "tag")
 LOSSES = ("mse", "mae")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 LR_SCHEDULES = ("stlr", "one_cycle", "constant")
+PAIR_ENCODINGS = ("joined", "siamese")
 
 # fastai v1's classifier drop rates of the encoder (awd_lstm_clas_config,
 # awd_qrnn_clas_config), as LMConfig keep-rate fields.
@@ -48,6 +49,11 @@ class TaskConfig:
       label_smoothing: epsilon of the smoothed cross-entropy ("classify").
       loss: "mse" or "mae" ("regress").
       normalize_labels: "regress": train on labels scaled to [0, 1].
+      pair_encoding: how a regressor reads a sentence pair (`task_data`):
+        "joined", one sequence `bos s1 eos bos s2 eos` pooled once; or
+        "siamese", each sentence through the shared encoder on its own,
+        pooled to u and v, the head on `[u, v, |u - v|, u * v]`
+        (`task_graph.siamese_features`). Single texts are always one sequence.
       bptt, max_len: BPT3C chunk size and window (`awdrnn.tasks.bpt3c`).
       batch_size, epochs, lr: batch, epochs, and the top group's peak rate.
       optimizer: "adamw" (decoupled `weight_decay`), "adam", "sgd".
@@ -72,6 +78,7 @@ class TaskConfig:
     label_smoothing: float = 0.0
     loss: str = "mse"
     normalize_labels: bool = False
+    pair_encoding: str = "joined"
     bptt: int = 70
     max_len: int = 1400
     batch_size: int = 64
@@ -120,6 +127,10 @@ class TaskConfig:
         choice("loss", LOSSES)
         choice("optimizer", OPTIMIZERS)
         choice("lr_schedule", LR_SCHEDULES)
+        choice("pair_encoding", PAIR_ENCODINGS)
+        if self.pair_encoding == "siamese" and self.kind != "regress":
+            raise ValueError(f"pair_encoding 'siamese' is for kind 'regress' (sentence pairs), "
+                             f"got kind {self.kind!r}; leave pair_encoding 'joined'.")
         positive_int("n_outputs", 2 if self.kind != "regress" else 1)
         if self.kind == "regress" and self.n_outputs != 1:
             raise ValueError(f"n_outputs must be 1 for kind 'regress', got {self.n_outputs}.")

@@ -27,7 +27,9 @@ later steps (`LabelMap.ids`, `read_regression_targets`) can name the line.
 Sentence pairs (STS-B) become ONE sequence, `bos pieces1 eos bos pieces2 eos`:
 the encoder reads both sentences in order and the boundary is marked with the
 language model's own sentence ids (eos then bos, as between two lines of its
-training text), so no new embedding is needed.
+training text), so no new embedding is needed. A siamese regressor
+(`TaskConfig.pair_encoding="siamese"`) cuts that sequence back into its two
+sentences (`split_pair`) and encodes each on its own.
 """
 
 import numbers
@@ -36,7 +38,7 @@ import numpy as np
 
 from awdrnn.lm import errors as lm_errors
 from awdrnn.text import text_files
-from awdrnn.text.subwords import PAD_ID
+from awdrnn.text.subwords import BOS_ID, EOS_ID, PAD_ID
 from awdrnn.text.text_files import DEFAULT_MAX_LINE_BYTES, TextError
 
 FIRST_DATA_LINE = 2  # the line of the first data row (after the header)
@@ -355,6 +357,35 @@ def encode_texts(subword_model, texts, max_seq_len=None, pairs=None):
             cut += 1
         out.append(np.concatenate([first, second]).astype(np.int32))
     return out, cut
+
+
+def split_pair(ids):
+    """The two sentences of a joined pair `bos s1 eos bos s2 eos` (as
+    `encode_texts(pairs=...)` writes it): `(bos s1 eos, bos s2 eos)`.
+
+    The cut is after the first eos that a bos follows. SentencePiece never
+    gives eos or bos for text; a word-level vocabulary maps the words
+    "xxeos" and "xxbos" to them, so a first sentence holding "xxeos xxbos"
+    would be cut there.
+
+    Args:
+      ids: 1-D int array of one pair.
+
+    Returns:
+      two int32 arrays.
+
+    Raises:
+      ValueError: `ids` is not a joined pair (no eos followed by bos, or an
+        empty side).
+    """
+    ids = np.asarray(ids)
+    cuts = np.flatnonzero((ids[:-1] == EOS_ID) & (ids[1:] == BOS_ID)) if ids.ndim == 1 else []
+    if not len(cuts) or ids[0] != BOS_ID or ids[-1] != EOS_ID:
+        raise ValueError(f"split_pair: {ids.tolist()} is not a joined sentence pair "
+                         f"(bos s1 eos bos s2 eos, bos={BOS_ID}, eos={EOS_ID}); encode it "
+                         f"with encode_texts(texts, pairs=...)")
+    cut = int(cuts[0]) + 1
+    return ids[:cut].astype(np.int32), ids[cut:].astype(np.int32)
 
 
 def pad_batch(sequences, pad_id=PAD_ID, side="right"):

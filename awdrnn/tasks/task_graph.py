@@ -4,6 +4,9 @@
     h   = encoder(ids, lengths)                              # [batch, time, emsize]
     classify: p = softmax(blocks(concat_pool(h, mask)))      # [batch, n_classes]
     regress:  s = blocks(concat_pool(h, mask))[:, 0]         # [batch]
+      siamese pairs (rows 0..B-1 the first sentences, B..2B-1 the second ones):
+              u, v = concat_pool(h, mask)[:B], [B:]           # [B, 3 emsize] each
+              s = blocks([u, v, |u - v|, u * v])[:, 0]        # [B]
     tag:      p = softmax(dense(drop([h_fwd, h_bwd])))       # [batch, time, n_tags]
 
 `blocks` is fastai's `PoolingLinearClassifier` body (`heads.linear_blocks`:
@@ -71,8 +74,13 @@ class TaskGraph:
 
     Attributes: `ids`, `lengths`, `labels` (placeholders), `training`,
     `outputs` (probabilities `[batch, n]` / scores `[batch]` / tag
-    probabilities `[batch, time, n]`), `loss`, `models` (the encoders'
-    `LanguageModel`s), `encoder_outputs`, `init_op`, `saver`, `saved_vars`;
+    probabilities `[batch, time, n]`), `head_features` (what the head reads:
+    pooled `[batch, 3 emsize]`, siamese `[pairs, 12 emsize]`, tagger
+    `[batch, time, width]`), `loss`, `size` (examples in the loss), `models`
+    (the encoders' `LanguageModel`s), `encoder_outputs`, `init_op`, `saver`,
+    `saved_vars`. A siamese regressor (`pair_encoding="siamese"`) is fed
+    `2 * pairs` rows, the first sentences then the second ones, and `pairs`
+    labels;
     with `training`: `global_step`, `lr` (the applied rate; feed it to
     override the schedule, as the LR finder does), `grad_norm`,
     `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s),
@@ -142,6 +150,7 @@ class TaskGraph:
                 features.append(tf.reverse_sequence(bwd, self.lengths, seq_axis=1,
                                                     batch_axis=0))
             x = tf.concat(features, axis=-1) if len(features) > 1 else fwd
+            self.head_features = x
             x = locked_dropout(x, keeps[0], self.training, seed=seed)
             with tf.compat.v1.variable_scope(HEAD_SCOPE):
                 self.logits = _dense(x, cfg.n_outputs, seed)
@@ -155,10 +164,14 @@ class TaskGraph:
             self.size = tf.reduce_sum(tf.cast(labelled, tf.int32))
             return
         pooled = pooling.concat_pooling(self.encoder_outputs[0].raw_output, self.mask)
+        self.size = tf.shape(self.ids)[0]
+        if cfg.pair_encoding == "siamese":
+            pooled = siamese_features(pooled)
+            self.size = tf.shape(pooled)[0]
+        self.head_features = pooled
         sizes = ([cfg.head_hidden] if cfg.head_hidden else []) + [cfg.n_outputs]
         self.logits = heads.linear_blocks(pooled, sizes, keeps, self.training, seed=seed,
                                           scope=HEAD_SCOPE)
-        self.size = tf.shape(self.ids)[0]
         if cfg.kind == "classify":
             self.labels = tf.compat.v1.placeholder(tf.int32, [None], name="labels")
             self.outputs = tf.nn.softmax(self.logits)
@@ -247,6 +260,35 @@ class TaskGraph:
         else:
             feed[self.training] = training
         return feed
+
+
+def siamese_features(pooled):
+    """The features of sentence pairs from the pooled rows of both sentences.
+
+        u = pooled[:B], v = pooled[B:]          (B = rows / 2)
+        features = [u, v, |u - v|, u * v]       # [B, 4 * width]
+
+    (InferSent's pair features, Conneau et al. 2017; Sentence-BERT's regression
+    head reads the same.) The encoder and the pooling are shared by both
+    sentences, so the features of (a, b) and (b, a) hold the same numbers,
+    in another order.
+
+    Args:
+      pooled: float `[2 B, width]`, rows `0..B-1` the first sentences of the
+        pairs, rows `B..2B-1` their second sentences, in the same order.
+
+    Returns:
+      float `[B, 4 * width]`; running it on an odd number of rows fails
+      (`InvalidArgumentError`).
+    """
+    rows = tf.shape(pooled)[0]
+    even = tf.debugging.assert_equal(
+        rows % 2, 0, message="siamese pairs need an even number of rows (first sentences, "
+                             "then second ones)")
+    with tf.control_dependencies([even]):
+        half = rows // 2
+    u, v = pooled[:half], pooled[half:]
+    return tf.concat([u, v, tf.abs(u - v), u * v], axis=-1)
 
 
 def _dense(x, units, seed):

@@ -8,6 +8,8 @@ a row longer than `max_len` first runs its prefix forward in `bptt` chunks
 
     classify: valid_accuracy (and valid_loss); confusion.png of the best model at the end
     regress:  valid_pearson, valid_spearman (scores unscaled), valid_loss
+              (siamese pairs: each batch row is cut back into its two sentences,
+              fed as 2 * batch rows, `TaskGraph`)
     tag:      valid_f1, valid_precision, valid_recall (entities, conlleval's rules)
 
 With `save_best`, `best/` holds the model of the best dev metric, else the
@@ -119,7 +121,13 @@ class FineTuneTask(loop.Task):
         return self._order[1]
 
     def _batch(self, dataset, rows):
-        ids, lengths = task_data.pad_batch([dataset.sequences[i] for i in rows])
+        """`(ids, lengths, labels)` of `rows`; a siamese regressor's ids hold the
+        first sentences of the pairs, then their second sentences (`2 * len(rows)`)."""
+        sequences = [dataset.sequences[i] for i in rows]
+        if self.cfg.pair_encoding == "siamese":
+            halves = [task_data.split_pair(s) for s in sequences]
+            sequences = [a for a, _ in halves] + [b for _, b in halves]
+        ids, lengths = task_data.pad_batch(sequences)
         labels = _labels_of(dataset, rows)
         if self.cfg.kind == "tag":
             labels, _ = task_data.pad_batch(labels, pad_id=-1)
