@@ -45,6 +45,7 @@ from awdrnn.training import checkpoints, loop
 
 import task_test_data
 from conftest import own_world_subprocess
+from saved_model_session import SavedModelSession
 from scripts import in_process_runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -383,34 +384,17 @@ def test_stock_saved_model_cli_runs_classify(exports, references, tmp_path):
 
 
 # --- in this process: a TF1 session (both worlds) ------------------------------------
-class _Session:
-    """A SavedModel loaded into a TF1 session of its own graph."""
-
-    def __init__(self, path):
-        self.graph = tf.Graph()
-        self.sess = tf.compat.v1.Session(graph=self.graph)
-        with self.graph.as_default():
-            self.meta = tf.compat.v1.saved_model.loader.load(self.sess, ["serve"], path)
-
-    def __call__(self, signature, **inputs):
-        sig = self.meta.signature_def[signature]
-        feed = {sig.inputs[k].name: v for k, v in inputs.items()}
-        out = self.sess.run({k: v.name for k, v in sig.outputs.items()}, feed)
-        return {k: np.vectorize(bytes.decode, otypes=[object])(v).tolist()
-                if v.dtype == object else v for k, v in out.items()}
-
-
 def test_exports_run_in_a_tf1_session(exports, references):
-    got = _Session(exports["classify"])("classify", text=TEXTS)
+    got = SavedModelSession(exports["classify"])("classify", text=TEXTS)
     np.testing.assert_allclose(got["probabilities"], references["classify"], rtol=0, atol=TOL)
-    _check_tags(_Session(exports["tag"])("tag", text=SENTENCES), references, "")
-    got = _Session(exports["bwd"])("numericalized_encoder", ids=references["ids"])
+    _check_tags(SavedModelSession(exports["tag"])("tag", text=SENTENCES), references, "")
+    got = SavedModelSession(exports["bwd"])("numericalized_encoder", ids=references["ids"])
     mask = references["ids"] != 1
     np.testing.assert_allclose(got["output"][mask], references["bwd"][mask], rtol=0, atol=TOL)
 
 
 def test_fixed_length_keeps_bos_and_eos_and_equals_the_cut_predictor(exports, references):
-    classify = _Session(exports["classify_fixed"])
+    classify = SavedModelSession(exports["classify_fixed"])
     ids = classify("spm_processor", text=TEXTS)["numericalized"]
     np.testing.assert_array_equal(ids, references["ids_fixed"])
     assert ids.shape == (len(TEXTS), FIXED)
@@ -418,10 +402,10 @@ def test_fixed_length_keeps_bos_and_eos_and_equals_the_cut_predictor(exports, re
     np.testing.assert_allclose(classify("classify", text=TEXTS)["probabilities"],
                                references["classify_fixed"], rtol=0, atol=TOL)
     np.testing.assert_allclose(
-        _Session(exports["regress_fixed"])("regress_pair", text=PAIRS[0],
+        SavedModelSession(exports["regress_fixed"])("regress_pair", text=PAIRS[0],
                                            text_b=PAIRS[1])["score"],
         references["regress_pair_fixed"], rtol=0, atol=TOL)
-    got = _Session(exports["tag_fixed"])("tag", text=SENTENCES)
+    got = SavedModelSession(exports["tag_fixed"])("tag", text=SENTENCES)
     _check_tags(got, references, "_fixed")
     # bos, eos and 7 pieces: the second sentence loses words, which are tagged "O".
     n, kept = len(SENTENCES[1].split()), len(references["tag_probabilities_fixed"][1])

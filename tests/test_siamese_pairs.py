@@ -22,7 +22,6 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from awdrnn.lm import encoder_io
 from awdrnn.serving import savedmodel_export
@@ -32,6 +31,7 @@ from awdrnn.text import subwords
 from awdrnn.training import loop
 
 import task_test_data
+from saved_model_session import SavedModelSession
 
 TOL = 1e-5
 FIXED = 9
@@ -138,27 +138,12 @@ def test_the_predictor_scores_pairs_as_the_graph_does(run):
     model.close()
 
 
-class _Session:
-    """A SavedModel loaded into a TF1 session of its own graph."""
-
-    def __init__(self, path):
-        self.graph = tf.Graph()
-        self.sess = tf.compat.v1.Session(graph=self.graph)
-        with self.graph.as_default():
-            self.meta = tf.compat.v1.saved_model.loader.load(self.sess, ["serve"], path)
-
-    def __call__(self, signature, **inputs):
-        sig = self.meta.signature_def[signature]
-        feed = {sig.inputs[k].name: v for k, v in inputs.items()}
-        return self.sess.run({k: v.name for k, v in sig.outputs.items()}, feed)
-
-
 @pytest.mark.parametrize("layout,max_seq_len", [("padded", None), ("fixed", FIXED)])
 def test_export_regress_pair_equals_the_predictor(run, layout, max_seq_len):
     model = predictor.load(run["folder"], max_seq_len=max_seq_len)
     want = [r["score"] for r in model.predict(FIRST, pairs=SECOND)]
     model.close()
-    served = _Session(run["exports"][layout])
+    served = SavedModelSession(run["exports"][layout])
     assert "regress" not in served.meta.signature_def  # a siamese head needs both sentences
     got = served("regress_pair", text=FIRST, text_b=SECOND)["score"]
     np.testing.assert_allclose(got, want, rtol=0, atol=TOL)

@@ -7,7 +7,9 @@ Python ids on strings with Unicode whitespace and fastai's own xxbos / xxeos.
 Broken on purpose to see these fail (then restored): no xxbos stripping in the
 graph, the special words checked in another order, the graph split at ASCII
 spaces only (`tf.strings.split` without the whitespace class), unknown words
-mapped to pad (1) instead of unk.
+mapped to pad (1) instead of unk, the graph's xxbos / xxeos strip not held to
+whole words (`( |$)` and `(^| )` dropped) or to the start of the string (`^`
+dropped).
 """
 
 import numpy as np
@@ -26,7 +28,11 @@ CASES = [("the cat sat .", [2, 5, 6, 7, 8, 3]),
          ("cat xxeos", [2, 6, 3]),
          ("xxeos cat", [2, 3, 6, 3]),                           # only a final xxeos is dropped
          ("the xxbos", [2, 5, 2, 3]),                           # only a leading xxbos
-         ("", [2, 3]), ("xxbos", [2, 3]), ("  ", [2, 3])]
+         ("", [2, 3]), ("xxbos", [2, 3]), ("  ", [2, 3]),
+         ("xxbos xxeos", [2, 3]), ("xxeos", [2, 3]), ("xxeos xxeos", [2, 3, 3]),
+         ("xxbos xxbos cat", [2, 2, 6, 3]),                     # one leading xxbos only
+         ("xxboscat sat catxxeos", [2, 0, 7, 0, 3]),             # whole words only
+         ("\u00a0xxbos\u3000cat xxeos\t", [2, 6, 3])]
 
 
 @pytest.fixture(scope="module")

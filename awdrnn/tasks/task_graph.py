@@ -268,8 +268,8 @@ def siamese_features(pooled):
         u = pooled[:B], v = pooled[B:]          (B = rows / 2)
         features = [u, v, |u - v|, u * v]       # [B, 4 * width]
 
-    (InferSent's pair features, Conneau et al. 2017; Sentence-BERT's regression
-    head reads the same.) The encoder and the pooling are shared by both
+    (InferSent's pair features, Conneau et al. 2017, which its STS-B and SICK
+    heads read.) The encoder and the pooling are shared by both
     sentences, so the features of (a, b) and (b, a) hold the same numbers,
     in another order.
 

@@ -161,11 +161,10 @@ class GraphWordTokenizer:
 
     def tokenize(self, strings):
         spaced = tf.strings.regex_replace(strings, self._whitespace, " ")
+        # As WordTokenizer._ids: no leading xxbos, no final xxeos (each a whole
+        # word), cut from the string before it is split (RE2: `^` and `$` match
+        # once, at the ends of the string).
+        spaced = tf.strings.regex_replace(spaced, f"^ *{SPECIAL_WORDS[BOS_ID]}( |$)", " ")
+        spaced = tf.strings.regex_replace(spaced, f"(^| ){SPECIAL_WORDS[EOS_ID]} *$", " ")
         words = tf.strings.split(spaced)
-        ids = words.with_flat_values(self.table.lookup(words.flat_values))
-        # As WordTokenizer._ids: no leading xxbos, no final xxeos.
-        position = tf.ragged.range(ids.row_lengths())
-        last = tf.expand_dims(ids.row_lengths() - 1, 1)
-        marker = tf.logical_or(tf.logical_and(tf.equal(position, 0), tf.equal(ids, BOS_ID)),
-                               tf.logical_and(tf.equal(position, last), tf.equal(ids, EOS_ID)))
-        return tf.ragged.boolean_mask(ids, tf.logical_not(marker))
+        return words.with_flat_values(self.table.lookup(words.flat_values))
