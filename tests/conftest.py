@@ -82,6 +82,16 @@ own_world_subprocess_tf1_run = pytest.mark.skipif(
     "same run in either world, so the TF1 world's run covers it (it has more time to spare)")
 
 
+# A script's input check (bad flags or files, stopped with one `error:` line before
+# any graph is built or run) takes the same path in both worlds: the TF1 world's
+# launcher only calls `disable_v2_behavior()` first. Such a test that checks only
+# the error line and what is left on disk runs in the TF1 run (the TF2 run, with
+# the subprocess servings and benches, is the longer one).
+input_check_tf1_run = pytest.mark.skipif(
+    not TF1_WORLD, reason="a script's input check, stopped before any graph is built: the "
+    "same path in either world, so the TF1 world's run covers it")
+
+
 needs_eager = pytest.mark.skipif(
     TF1_WORLD, reason="the TF1 world runs with eager execution disabled for the whole "
     "process (disable_v2_behavior), so there is no eager mode to test")

@@ -17,6 +17,7 @@ import pytest
 
 import task_test_data
 from scripts import python_command
+from conftest import input_check_tf1_run
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 # Flags that make a 240-row task learnable in 6 short epochs (about 90 steps:
@@ -109,6 +110,7 @@ def test_regressor_reads_pairs_siamese_by_default(trained):
     assert config["task"]["pair_encoding"] == "siamese"
 
 
+@input_check_tf1_run
 def test_regressor_siamese_with_one_text_column_is_an_error(tasks, tmp_path):
     proc, save = _bad(tmp_path, "regressor.py", "one.tsv", "sentence\tscore\nsun cat\t1.0\n",
                       f"--encoder={tasks}/fwd/encoder", "--text_columns=sentence",
@@ -158,6 +160,7 @@ def _bad(tmp_path, script, name, text, *args):
     return proc, save
 
 
+@input_check_tf1_run
 @pytest.mark.parametrize("text,message", [
     ("text\tlabel\nfine film\tpos\n", "sentence"),          # no column named sentence
     ("sentence\tlabel\nfine film\tpos\n\nbad film\tneg\n", "empty"),
@@ -171,6 +174,7 @@ def test_classifier_bad_tsv_is_one_error_line(tasks, tmp_path, text, message):
     assert not save.exists()
 
 
+@input_check_tf1_run
 def test_classifier_label_outside_label_map(tasks, tmp_path):
     (tmp_path / "labels.txt").write_text("neg\npos\n")
     proc, save = _bad(tmp_path, "classifier.py", "bad.tsv",
@@ -180,6 +184,7 @@ def test_classifier_label_outside_label_map(tasks, tmp_path):
     assert not save.exists()
 
 
+@input_check_tf1_run
 def test_tagger_words_and_tags_differ_in_number(tasks, tmp_path):
     proc, save = _bad(tmp_path, "sequence_tagger.py", "bad.txt",
                       "John NNP B-NP B-PER\nSmith NNP\n\n", f"--encoder={tasks}/fwd/encoder")
@@ -187,6 +192,7 @@ def test_tagger_words_and_tags_differ_in_number(tasks, tmp_path):
     assert not save.exists()
 
 
+@input_check_tf1_run
 def test_interactive_label_map_disagreeing_with_saved_model(trained, tmp_path):
     save, _ = trained["classify"]
     (tmp_path / "labels.txt").write_text("pos\nneg\n")  # swapped ids

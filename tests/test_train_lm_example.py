@@ -17,6 +17,7 @@ from awdrnn.lm import model as lm_model, training as lm_training
 
 import lm_test_data
 from scripts import python_command
+from conftest import input_check_tf1_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
@@ -72,6 +73,7 @@ def test_smoke_generated_corpus_and_the_other_scripts(tmp_path):
     assert json.loads(ev.stdout)["ppl"] == pytest.approx(metrics["valid_ppl"], rel=1e-4)
 
 
+@input_check_tf1_run
 @pytest.mark.parametrize("flag,message", [("--batch_size=0", "--batch_size must be positive"),
                                           ("--bptt=0", "--bptt must be positive")])
 def test_evaluate_rejects_bad_sizes(tmp_path, flag, message):

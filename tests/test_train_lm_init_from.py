@@ -23,6 +23,7 @@ from awdrnn.lm import encoder_io, graph as lm_graph, training as lm_training
 from awdrnn.training import checkpoints
 from awdrnn.text import subword_corpus, subwords
 from scripts import python_command
+from conftest import input_check_tf1_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
@@ -199,6 +200,7 @@ def test_init_from_other_spm_model(train_lm, capsys, texts, pretrained, tmp_path
     _expect_error(capsys, code, save, "is not the SentencePiece model of --init_from")
 
 
+@input_check_tf1_run
 def test_init_from_other_architecture_as_subprocess(word_run, tmp_path):
     save = tmp_path / "ft"
     result = subprocess.run(python_command(SCRIPT, f"--init_from={word_run}", f"--save={save}",

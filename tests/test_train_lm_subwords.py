@@ -20,6 +20,7 @@ import scripts
 from awdrnn.training.checkpoints import read_json
 from scripts import python_command
 from text_samples import generated_lines, write_lines
+from conftest import input_check_tf1_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "examples", "train_lm.py")
@@ -123,6 +124,7 @@ def test_bad_text_is_one_error_line(train_lm, capsys, raw, tmp_path, test_bytes,
     assert not os.path.exists(tmp_path / "r")
 
 
+@input_check_tf1_run
 def test_wrong_special_ids_subprocess(raw, tmp_path):
     prefix = str(tmp_path / "default_ids")
     spm.SentencePieceTrainer.train(input=str(raw / "train.txt"), model_prefix=prefix,

@@ -68,14 +68,18 @@ class Source:
         pair is one row; "siamese": `build` takes the 2 * pairs rows of
         `text_inputs.TextInputs.siamese` and gives a score per pair), else None.
       directions: the encoders' directions, e.g. ["forward", "backward"].
+      reverse_input: the model reads each row reversed within its length (a
+        classifier / regressor on a backward LM's encoder,
+        `task_training.reads_reversed`); `build` reverses `ids` itself.
       emsize: the width of `output` (summed over a tagger's encoders).
     """
 
     def __init__(self, path, kind, spm_path, graph, saver, checkpoint, ids, lengths,
                  initial_state, features, head=None, pool_mask=None, labels=None,
-                 scaler=None, window=None, directions=("forward",), pair_encoding=None):
+                 scaler=None, window=None, directions=("forward",), pair_encoding=None,
+                 reverse_input=False):
         self.path, self.kind, self.spm_path = path, kind, spm_path
-        self.pair_encoding = pair_encoding
+        self.pair_encoding, self.reverse_input = pair_encoding, reverse_input
         self.spm = tokenizers.load(spm_path)
         self.labels, self.scaler, self.window = labels, scaler, window
         self.directions = list(directions)
@@ -110,6 +114,8 @@ class Source:
             raise ValueError("Source.build imports the model once; load the folder again "
                              "for another graph.")
         batch = tf.shape(ids)[0]
+        if self.reverse_input:
+            ids = _reverse(ids, lengths)
         input_map = {self._ids: ids, self._lengths: lengths}
         for name, width in self._state:
             input_map[name] = tf.zeros(tf.stack([batch, width]), tf.float32)
@@ -167,10 +173,11 @@ def _task_source(run_dir):
     g, cfg = model.g, model.config
     best = checkpoints.CheckpointStore(os.path.join(run_dir, "best")).latest()
     kind = cfg.kind
-    directions = ["forward", "backward"][:len(g.encoder_outputs)]
+    directions = list(model.directions)
+    reverse_input = model.reverse_rows
     features = [(out.raw_output, k == 1) for k, out in enumerate(g.encoder_outputs)]
-    if kind != "tag":
-        features = features[:1]
+    if kind != "tag":  # the one encoder; a backward one's output back in reading order
+        features = [(g.encoder_outputs[0].raw_output, reverse_input)]
     labels = (model.labels.classes if kind == "classify" else
               model.labels.names if kind == "tag" else None)
     return Source(run_dir, kind, tokenizers.folder_file(run_dir), g.graph, g.saver,
@@ -178,7 +185,8 @@ def _task_source(run_dir):
                   features, head=g.outputs.name, pool_mask=g.mask.name, labels=labels,
                   scaler=model.scaler, window=cfg.max_len if kind != "tag" else None,
                   directions=directions,
-                  pair_encoding=cfg.pair_encoding if kind == "regress" else None)
+                  pair_encoding=cfg.pair_encoding if kind == "regress" else None,
+                  reverse_input=reverse_input)
 
 
 def load(path):

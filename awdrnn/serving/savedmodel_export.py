@@ -185,7 +185,8 @@ def export_savedmodel(source, export_dir, fixed_length=None):
         init = tf.group(tf.compat.v1.local_variables_initializer(),
                         tf.compat.v1.tables_initializer(), name="serving_init")
         info = {"format": FORMAT, "version": VERSION, "source": os.path.abspath(source.path),
-                "kind": source.kind, "pair_encoding": source.pair_encoding, "tokenizer": tokenizers.kind_of_file(source.spm_path),
+                "kind": source.kind, "pair_encoding": source.pair_encoding,
+                "tokenizer": tokenizers.kind_of_file(source.spm_path),
                 "fixed_length": fixed_length, "pad_id": PAD_ID,
                 "directions": source.directions, "labels": source.labels,
                 "signatures": {name: {"inputs": sorted(sig.inputs),

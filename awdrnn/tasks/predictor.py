@@ -24,7 +24,7 @@ from awdrnn.tasks import conll, datasets, tagging, task_data
 from awdrnn.tasks.heads import LabelScaler
 from awdrnn.tasks.task_config import TaskConfig
 from awdrnn.tasks.task_graph import TaskGraph
-from awdrnn.tasks.task_training import LABEL_FILES, FineTuneTask
+from awdrnn.tasks.task_training import LABEL_FILES, FineTuneTask, reads_reversed
 from awdrnn.text import tokenizers
 from awdrnn.training import checkpoints
 
@@ -62,6 +62,10 @@ class Predictor:
         self._task = FineTuneTask.__new__(FineTuneTask)
         self._task.cfg, self._task.g, self._task.labels = self.config, self.g, self.labels
         self._task.scaler = self.scaler
+        # Runs saved before directions were recorded read forward encoders.
+        self.directions = saved.get("encoder_directions") or ["forward"] * len(self.g.models)
+        self.reverse_rows = reads_reversed(self.config, self.directions)
+        self._task.reverse_rows = self.reverse_rows
 
     def dataset(self, texts, pairs=None):
         """`datasets.Dataset` of raw texts (targets zero)."""

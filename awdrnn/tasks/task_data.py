@@ -375,8 +375,8 @@ def split_pair(ids):
       two int32 arrays.
 
     Raises:
-      ValueError: `ids` is not a joined pair (no eos followed by bos, or an
-        empty side).
+      ValueError: `ids` is not a joined pair (not 1-D, no eos followed by
+        bos, or not starting with bos and ending with eos).
     """
     ids = np.asarray(ids)
     cuts = np.flatnonzero((ids[:-1] == EOS_ID) & (ids[1:] == BOS_ID)) if ids.ndim == 1 else []

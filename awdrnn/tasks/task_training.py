@@ -40,6 +40,35 @@ METRIC = {"classify": "valid_accuracy", "regress": "valid_pearson", "tag": "vali
 LABEL_FILES = {"classify": "labels.txt", "regress": None, "tag": "tags.txt"}
 
 
+def reads_reversed(config, directions):
+    """Whether the rows of a classifier / regressor are fed reversed: its one
+    encoder is a backward LM's (ULMFiT's backward model), which read its text
+    right to left (`lm.backward`): `bos s eos` becomes `eos reversed(s) bos`,
+    as in the LM's reversed stream, and the pooling's h_T is the state after
+    the first token. A tagger reads forward text; its backward encoder
+    (`TaskConfig.backward`) reverses inside the graph.
+
+    Args:
+      config: `TaskConfig`.
+      directions: the encoders' directions ("forward" / "backward"), in order.
+
+    Raises:
+      ValueError: a tagger whose encoders are not forward (then backward with
+        `config.backward`), or a classifier / regressor of more than one encoder.
+    """
+    directions = list(directions)
+    if config.kind == "tag":
+        want = ["forward", "backward"] if config.backward else ["forward"]
+        if directions != want:
+            raise ValueError(f"a tagger needs encoders of directions {want} (--encoder a "
+                             f"forward LM's, --encoder_bwd a backward LM's), got {directions}; "
+                             f"give the folders in that order.")
+        return False
+    if len(directions) != 1:
+        raise ValueError(f"a {config.kind} model reads one encoder, got {len(directions)}.")
+    return directions[0] == "backward"
+
+
 def _labels_of(dataset, rows):
     return [dataset.targets[i] for i in rows]
 
@@ -74,6 +103,8 @@ class FineTuneTask(loop.Task):
         self.cfg = config.validate()
         self.encoders = encoder if isinstance(encoder, (list, tuple)) else [encoder]
         self.encoder_config = self.encoders[0].config
+        self.directions = [e.direction for e in self.encoders]
+        self.reverse_rows = reads_reversed(self.cfg, self.directions)
         self.train, self.valid, self.test, self.labels = train, valid, test, labels
         self.tokenizer_file, self.scaler = tokenizer_file, scaler
         self.save_best, self.extra, self.log = save_best, dict(extra or {}), log
@@ -100,6 +131,7 @@ class FineTuneTask(loop.Task):
         return {"task": dataclasses.asdict(self.cfg),
                 "encoder": dataclasses.asdict(self.encoder_config),
                 "encoder_folders": [e.folder for e in self.encoders],
+                "encoder_directions": self.directions,
                 "encoder_init": "random" if self.random_encoder else "pretrained",
                 "scaler": self.scaler.to_dict() if self.scaler is not None else None,
                 "extra": self.extra}
@@ -127,6 +159,8 @@ class FineTuneTask(loop.Task):
         if self.cfg.pair_encoding == "siamese":
             halves = [task_data.split_pair(s) for s in sequences]
             sequences = [a for a, _ in halves] + [b for _, b in halves]
+        if self.reverse_rows:  # a backward encoder reads each row right to left
+            sequences = [s[::-1] for s in sequences]
         ids, lengths = task_data.pad_batch(sequences)
         labels = _labels_of(dataset, rows)
         if self.cfg.kind == "tag":
