@@ -1,6 +1,8 @@
 """Task heads on a backward LM's encoder (ULMFiT's backward classifier): each row is read
 right to left, as the backward LM read its text, in training, in the Predictor and in
-the SavedModel; a tagger's encoders must come forward then backward.
+the SavedModel; a tagger's encoders must come forward then backward. And ULMFiT's
+ensemble of a forward and a backward classifier (`awdrnn.tasks.ensemble`,
+examples/ensemble.py): the mean of the two runs' probabilities, against NumPy.
 
 The references: the rows reversed in NumPy (`bos s eos` -> `eos reversed(s) bos`,
 the order of `lm.backward.reversed_corpus`'s stream) and fed to the run's own
@@ -12,22 +14,29 @@ Broken on purpose to see these fail (then restored): no reversal in
 `FineTuneTask._batch` (the Predictor then equals the forward-read rows), no
 reversal in `Source.build` (the export then differs from the Predictor), the
 export's encoder output left in reversed order, the tagger's direction check
-removed.
+removed, the ensemble's mean taken over classes instead of runs.
 """
+
+import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
 
 from awdrnn.lm import encoder_io
 from awdrnn.serving import savedmodel_export
-from awdrnn.tasks import datasets, predictor, task_config, task_data, task_training
+from awdrnn.tasks import datasets, ensemble, predictor, task_config, task_data, task_training
 from awdrnn.text import subwords
 from awdrnn.training import checkpoints, loop
 
 import task_test_data
 from saved_model_session import SavedModelSession
+from scripts import python_command
 
 TOL = 1e-5
+ENSEMBLE_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "examples", "ensemble.py")
 TEXTS = ["the lovely cat", "a dog ran under the big old house", "great", "the old river"]
 
 
@@ -55,13 +64,26 @@ def run(tmp_path_factory):
     cfg = task_config.TaskConfig(kind="classify", n_outputs=2, batch_size=16, epochs=1,
                                  lr=3e-2, awd_off=True, lr_schedule="constant", unfreeze=False,
                                  max_len=6, bptt=4)  # BPT3C on the reversed rows too
-    task = task_training.FineTuneTask(cfg, [encoder], *clas, labels, encoder.spm_model,
-                                      log=_quiet)
-    folder = str(root / "run")
-    loop.TrainingLoop(task, folder, epochs=1, log=_quiet, log_interval=1000).run()
+    folder = _train(root, "run", cfg, encoder, clas, labels)
     export = str(root / "export")
     savedmodel_export.export_savedmodel(folder, export)
-    return {"root": root, "folder": folder, "export": export, "spm": spm, "encoder": encoder}
+    fwd = encoder_io.load_encoder(task_test_data.train_encoder(root, "fwd", steps=30))
+    forward = _train(root, "run_fwd", cfg, fwd, clas, labels)
+    reg = [datasets.regression_dataset(str(root / f"reg_{s}.tsv"), spm,
+                                       ["sentence1", "sentence2"], "score")
+           for s in ("train", "dev")]
+    regressor = _train(root, "run_reg", task_config.TaskConfig(
+        kind="regress", n_outputs=1, batch_size=16, epochs=1, awd_off=True), fwd, reg, None)
+    return {"root": root, "folder": folder, "export": export, "spm": spm, "encoder": encoder,
+            "forward": forward, "regressor": regressor}
+
+
+def _train(root, name, cfg, encoder, data, labels):
+    task = task_training.FineTuneTask(cfg, [encoder], *data, labels, encoder.spm_model,
+                                      log=_quiet)
+    folder = str(root / name)
+    loop.TrainingLoop(task, folder, epochs=cfg.epochs, log=_quiet, log_interval=1000).run()
+    return folder
 
 
 def _graph_probabilities(model, rows):
@@ -115,3 +137,58 @@ def test_a_taggers_encoders_must_be_forward_then_backward(run):
             task_config.TaskConfig(kind="tag", n_outputs=3, head_hidden=0, head_drop=(0.4,)),
             [bwd.direction])
     assert task_training.reads_reversed(cfg, ["forward", "backward"]) is False
+
+
+# --- ULMFiT's forward + backward ensemble ---------------------------------------------
+def _probabilities(folder, texts):
+    model = predictor.load(folder)
+    out = np.array([list(r["probabilities"].values()) for r in model.predict(texts)])
+    model.close()
+    return out
+
+
+def test_the_ensemble_averages_the_runs_probabilities(run):
+    want = (_probabilities(run["forward"], TEXTS) + _probabilities(run["folder"], TEXTS)) / 2
+    models = ensemble.load([run["forward"], run["folder"]])
+    got = models.predict(TEXTS)
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in got], want,
+                               rtol=0, atol=1e-6)
+    assert [r["label"] for r in got] == [["neg", "pos"][k] for k in want.argmax(1)]
+    labels = [0, 1, 1, 0]
+    scores = models.score(TEXTS, labels)
+    assert scores["ensemble"]["accuracy"] == np.mean(want.argmax(1) == labels)
+    assert set(scores) == {run["forward"], run["folder"], "ensemble"}
+    models.close()
+
+
+def test_an_ensemble_of_other_kinds_or_labels_is_refused(run):
+    with pytest.raises(ValueError, match="of one kind"):
+        ensemble.load([run["forward"], run["regressor"]])
+    first, second = predictor.load(run["forward"]), predictor.load(run["folder"])
+    second.labels = task_data.LabelMap(["pos", "neg"])  # a run of another label order
+    with pytest.raises(ValueError, match="must share one label map"):
+        ensemble.Ensemble([first, second])
+    first.close()
+    second.close()
+
+
+def test_the_ensemble_script_prints_each_run_and_the_mean(run):
+    dev = str(run["root"] / "clas_dev.tsv")
+    proc = subprocess.run(python_command(
+        ENSEMBLE_SCRIPT,
+        f"--runs={run['forward']},{run['folder']}", f"--file={dev}",
+        "--text_columns=sentence", "--label_column=label"),
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    models = ensemble.load([run["forward"], run["folder"]])
+    data = task_data.read_tsv_columns(dev, ["sentence", "label"])
+    want = models.score(data["sentence"], models.labels.ids(data["label"]))
+    models.close()
+    assert result == want  # floats round-trip through JSON exactly
+    bad = subprocess.run(python_command(
+        ENSEMBLE_SCRIPT,
+        f"--runs={run['forward']},{run['regressor']}", f"--file={dev}"),
+        capture_output=True, text=True, timeout=600)
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert bad.returncode == 2 and len(errors) == 1 and "of one kind" in errors[0]
