@@ -14,7 +14,7 @@ Broken on purpose to see these fail (then restored): no reversal in
 `FineTuneTask._batch` (the Predictor then equals the forward-read rows), no
 reversal in `Source.build` (the export then differs from the Predictor), the
 export's encoder output left in reversed order, the tagger's direction check
-removed, the ensemble's mean taken over classes instead of runs.
+removed, the ensemble's prediction and its scored mean replaced by one run's.
 """
 
 import json
@@ -72,9 +72,11 @@ def run(tmp_path_factory):
     reg = [datasets.regression_dataset(str(root / f"reg_{s}.tsv"), spm,
                                        ["sentence1", "sentence2"], "score")
            for s in ("train", "dev")]
-    regressor = _train(root, "run_reg", task_config.TaskConfig(
-        kind="regress", n_outputs=1, batch_size=16, epochs=1, awd_off=True), fwd, reg, None)
-    return {"root": root, "folder": folder, "export": export, "spm": spm, "encoder": encoder,
+    reg_cfg = task_config.TaskConfig(kind="regress", n_outputs=1, batch_size=16, epochs=1,
+                                     awd_off=True, pair_encoding="siamese")
+    regressor = _train(root, "run_reg", reg_cfg, fwd, reg, None)
+    regressor_bwd = _train(root, "run_reg_bwd", reg_cfg, encoder, reg, None)
+    return {"regressor_bwd": regressor_bwd, "root": root, "folder": folder, "export": export, "spm": spm, "encoder": encoder,
             "forward": forward, "regressor": regressor}
 
 
@@ -154,11 +156,42 @@ def test_the_ensemble_averages_the_runs_probabilities(run):
     np.testing.assert_allclose([list(r["probabilities"].values()) for r in got], want,
                                rtol=0, atol=1e-6)
     assert [r["label"] for r in got] == [["neg", "pos"][k] for k in want.argmax(1)]
-    labels = [0, 1, 1, 0]
-    scores = models.score(TEXTS, labels)
-    assert scores["ensemble"]["accuracy"] == np.mean(want.argmax(1) == labels)
-    assert set(scores) == {run["forward"], run["folder"], "ensemble"}
+    # The dev file's accuracy of each run and of the mean, against NumPy.
+    data = task_data.read_tsv_columns(str(run["root"] / "clas_dev.tsv"), ["sentence", "label"])
+    labels = models.labels.ids(data["label"])
+    each = [_probabilities(f, data["sentence"]) for f in (run["forward"], run["folder"])]
+    scores = models.score(data["sentence"], labels)
+    assert scores == {
+        run["forward"]: {"accuracy": np.mean(each[0].argmax(1) == labels)},
+        run["folder"]: {"accuracy": np.mean(each[1].argmax(1) == labels)},
+        "ensemble": {"accuracy": np.mean((each[0] + each[1]).argmax(1) == labels)}}
     models.close()
+
+
+def test_the_ensemble_of_two_regressors_scores_the_mean_score(run):
+    """Scores are continuous, so the ensemble's Pearson pins the mean (an accuracy
+    of barely trained classifiers can equal one run's by chance)."""
+    from scipy import stats
+
+    data = task_data.read_tsv_columns(str(run["root"] / "reg_dev.tsv"),
+                                      ["sentence1", "sentence2", "score"])
+    targets = task_data.read_regression_targets(data["score"], "reg_dev.tsv")
+    each = []
+    for folder in (run["regressor"], run["regressor_bwd"]):
+        model = predictor.load(folder)
+        each.append(np.array([r["score"] for r in model.predict(data["sentence1"],
+                                                                 pairs=data["sentence2"])]))
+        model.close()
+    models = ensemble.load([run["regressor"], run["regressor_bwd"]])
+    got = models.score(data["sentence1"], targets, pairs=data["sentence2"])
+    predicted = models.predict(data["sentence1"][:3], pairs=data["sentence2"][:3])
+    models.close()
+    mean = (each[0] + each[1]) / 2
+    assert got["ensemble"]["pearson"] == pytest.approx(stats.pearsonr(targets, mean)[0],
+                                                       abs=1e-9)
+    assert got[run["regressor_bwd"]]["pearson"] == pytest.approx(
+        stats.pearsonr(targets, each[1])[0], abs=1e-9)
+    np.testing.assert_allclose([r["score"] for r in predicted], mean[:3], rtol=0, atol=1e-6)
 
 
 def test_an_ensemble_of_other_kinds_or_labels_is_refused(run):
