@@ -491,3 +491,10 @@ def test_the_script_exports_and_reports_errors_in_one_line(folders, exports, tmp
         errors = [l for l in capsys.readouterr().err.splitlines() if l.startswith("error:")]
         assert len(errors) == 1 and fragment in errors[0], errors
     assert not (tmp_path / "x").exists()
+
+
+def test_predictor_outputs_refuses_a_tagger(folders):
+    model = predictor.load(folders["tag"])
+    with pytest.raises(ValueError, match="a tagger's predictions are per word"):
+        model.outputs(SENTENCES)
+    model.close()

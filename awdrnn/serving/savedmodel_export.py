@@ -130,8 +130,9 @@ def _build(source, fixed_length):
     elif source.kind == "tag":
         sigs["tag"] = _signature({"text": text}, _tag_outputs(source, extra["words"],
                                                               out["tag_probabilities"]))
-    default = DEFAULT_SIGNATURE[source.kind]
-    sigs["serving_default"] = sigs["regress_pair" if default not in sigs else default]
+    default = ("regress_pair" if source.pair_encoding == "siamese"
+               else DEFAULT_SIGNATURE[source.kind])
+    sigs["serving_default"] = sigs[default]
     return sigs
 
 

@@ -55,12 +55,7 @@ class Ensemble:
 
     def outputs(self, texts, pairs=None):
         """Each run's outputs: `[runs, n, classes]` probabilities or `[runs, n]` scores."""
-        out = []
-        for p in self.predictors:
-            results = p.predict(list(texts), pairs=pairs)
-            out.append([list(r["probabilities"].values()) if self.kind == "classify"
-                        else r["score"] for r in results])
-        return np.asarray(out, np.float64)
+        return np.stack([p.outputs(texts, pairs) for p in self.predictors])
 
     def _results(self, mean):
         if self.kind == "regress":

@@ -5,6 +5,7 @@
     print(model.predict(["a charming journey", "bleak and dull"]))
     # classify: [{"label": "1", "probabilities": {"0": 0.03, "1": 0.97}}, ...]
     # regress:  [{"score": 3.8}, ...]      tag: [{"words": [...], "tags": [...]}, ...]
+    print(model.outputs(["a charming journey"]))   # the same as arrays: [[0.03, 0.97]]
 
 The graph is an inference graph (`TaskGraph(training=False)`: no dropout,
 the encoder's inference pass) restored from `best/`. Text is encoded as in
@@ -81,26 +82,41 @@ class Predictor:
         return datasets.Dataset(seqs, np.zeros(len(seqs), np.float32), None, None, None, None,
                                 n_cut, None)
 
+    def outputs(self, texts, pairs=None):
+        """A classifier's probabilities `[n, n_classes]` or a regressor's scores `[n]`
+        (unscaled: in the training labels' units), float64, in the order of `texts`.
+
+        Raises:
+          ValueError: a tagger (its outputs are per word: `predict`).
+        """
+        if self.config.kind == "tag":
+            raise ValueError("Predictor.outputs is for classifiers and regressors; a "
+                             "tagger's predictions are per word: use predict.")
+        outputs, _ = self._task.predict(self.session, self.dataset(list(texts), pairs))
+        out = np.asarray(outputs, np.float64)
+        if self.config.kind == "regress" and self.scaler is not None:
+            out = self.scaler.unscale(out)
+        return out
+
     def predict(self, texts, pairs=None):
         """One dict per text (see the module docstring)."""
+        kind = self.config.kind
+        if kind == "classify":
+            classes = self.labels.classes
+            return [{"label": classes[int(np.argmax(p))],
+                     "probabilities": {name: float(v) for name, v in zip(classes, p)}}
+                    for p in self.outputs(texts, pairs)]
+        if kind == "regress":
+            return [{"score": float(s)} for s in self.outputs(texts, pairs)]
         data = self.dataset(list(texts), pairs)
         outputs, _ = self._task.predict(self.session, data)
-        kind, out = self.config.kind, []
+        out = []
         for k, o in enumerate(outputs):
-            if kind == "classify":
-                probs = {name: float(p) for name, p in zip(self.labels.classes, o)}
-                out.append({"label": self.labels.classes[int(np.argmax(o))],
-                            "probabilities": probs})
-            elif kind == "regress":
-                score = float(o)
-                out.append({"score": float(self.scaler.unscale(np.array([score]))[0])
-                            if self.scaler is not None else score})
-            else:
-                first = data.first_pieces[k]
-                ids = tagging.words_from_pieces(o[:len(first)], first).argmax(-1)
-                words = data.words[k]
-                tags = self.labels.tags(ids)
-                out.append({"words": words, "tags": tags + ["O"] * (len(words) - len(tags))})
+            first = data.first_pieces[k]
+            ids = tagging.words_from_pieces(o[:len(first)], first).argmax(-1)
+            words = data.words[k]
+            tags = self.labels.tags(ids)
+            out.append({"words": words, "tags": tags + ["O"] * (len(words) - len(tags))})
         return out
 
     def close(self):
