@@ -225,3 +225,19 @@ def test_the_ensemble_script_prints_each_run_and_the_mean(run):
         capture_output=True, text=True, timeout=600)
     errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
     assert bad.returncode == 2 and len(errors) == 1 and "of one kind" in errors[0]
+    three = subprocess.run(python_command(
+        ENSEMBLE_SCRIPT, f"--runs={run['forward']}", f"--file={dev}", "--text_columns=a,b,c"),
+        capture_output=True, text=True, timeout=600)
+    errors = [line for line in three.stderr.splitlines() if line.startswith("error:")]
+    assert three.returncode == 2 and len(errors) == 1 and "one column, or two" in errors[0]
+
+
+def test_predictor_outputs_are_the_predictions_as_arrays(run):
+    model = predictor.load(run["regressor"])
+    data = task_data.read_tsv_columns(str(run["root"] / "reg_dev.tsv"),
+                                      ["sentence1", "sentence2"])
+    scores = model.outputs(data["sentence1"][:5], pairs=data["sentence2"][:5])
+    assert scores.shape == (5,) and scores.dtype == np.float64
+    assert scores.tolist() == [r["score"] for r in model.predict(data["sentence1"][:5],
+                                                                 pairs=data["sentence2"][:5])]
+    model.close()

@@ -152,3 +152,14 @@ def test_export_regress_pair_equals_the_predictor(run, layout, max_seq_len):
     with open(os.path.join(run["exports"][layout], savedmodel_export.INFO_FILE)) as f:
         info = json.load(f)
     assert info["pair_encoding"] == "siamese" and "regress" not in info["signatures"]
+
+
+def test_an_odd_number_of_rows_is_refused_by_the_graph(run):
+    import tensorflow as tf
+
+    model = predictor.load(run["folder"])
+    ids, lengths = task_data.pad_batch([np.array([2, 5, 3]), np.array([2, 3]),
+                                        np.array([2, 6, 3])])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="even number of rows"):
+        model.session.run(model.g.outputs, model.g.feed(ids, lengths))
+    model.close()
