@@ -38,7 +38,7 @@ flags.mark_flags_as_required(["runs", "file"])
 
 def main(argv):
     del argv
-    try:
+    with script_support.errors_reported(TrainingError, ValueError):
         if len(FLAGS.text_columns) not in (1, 2):
             raise ValueError(f"--text_columns: one column, or two for a pair; got "
                              f"{FLAGS.text_columns}.")
@@ -51,9 +51,6 @@ def main(argv):
         pairs = columns[FLAGS.text_columns[1]] if len(FLAGS.text_columns) == 2 else None
         result = models.score(columns[FLAGS.text_columns[0]], targets, pairs=pairs)
         models.close()
-    except (TrainingError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(getattr(e, "exit_code", 2))
     print(json.dumps(result, indent=1))
 
 

@@ -40,7 +40,7 @@ flags.mark_flag_as_required("file")
 
 def main(argv):
     del argv
-    try:
+    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError, ValueError):
         if FLAGS.bptt < 1:
             raise ValueError(f"--bptt must be positive, got {FLAGS.bptt}.")
         if FLAGS.batch_size < 1:
@@ -57,9 +57,6 @@ def main(argv):
         with sess:
             loss = lm_training.evaluate(sess, g, ids, FLAGS.batch_size, FLAGS.bptt)
         word_ppl = word_perplexity.word_perplexity(loss, ids, FLAGS.batch_size, word_starts)
-    except (lm_training.TrainingError, corpus.CorpusError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(getattr(e, "exit_code", 2))
     print(json.dumps({"file": FLAGS.file, "tokens": int(len(ids)), "loss": loss,
                       "ppl": math.exp(loss) if loss < 700 else float("inf"), "batch_size": FLAGS.batch_size,
                       "bptt": FLAGS.bptt, "word_ppl": word_ppl,

@@ -44,12 +44,10 @@ flags.mark_flag_as_required("export_dir")
 
 def main(argv):
     del argv
-    try:
+    # ImportError: tensorflow-text is not installed
+    with script_support.errors_reported(TrainingError, ValueError, ImportError):
         info = savedmodel_export.export_savedmodel(FLAGS.source, FLAGS.export_dir,
                                                    fixed_length=FLAGS.fixed_length)
-    except (TrainingError, ValueError, ImportError) as e:  # ImportError: no tensorflow-text
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(getattr(e, "exit_code", 2))
     print(json.dumps({"export_dir": FLAGS.export_dir, **info}))
 
 

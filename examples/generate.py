@@ -37,7 +37,7 @@ flags.DEFINE_string("prime", None, "Words to start from, printed before the samp
 
 def main(argv):
     del argv
-    try:
+    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError, ValueError):
         generation.check_temperature(FLAGS.temperature)
         if FLAGS.words < 1:
             raise ValueError(f"--words must be positive, got {FLAGS.words}.")
@@ -47,9 +47,6 @@ def main(argv):
             print(generation.sample_text(sess, g, vocab, FLAGS.words, FLAGS.temperature,
                                          seed=FLAGS.seed, prime=FLAGS.prime,
                                          backward=train_config.backward))
-    except (lm_training.TrainingError, corpus.CorpusError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(getattr(e, "exit_code", 2))
 
 
 if __name__ == "__main__":

@@ -51,13 +51,10 @@ flags.mark_flags_as_required(["weights", "out"])
 
 def main(argv):
     del argv
-    try:
+    with script_support.errors_reported(lm_errors.TrainingError):
         report = importer.import_weights(
             FLAGS.weights, FLAGS.out, vocab=FLAGS.vocab, spm_model=FLAGS.spm_model,
             source=FLAGS.source, lstm_biases=FLAGS.lstm_biases, backward=FLAGS.backward)
-    except lm_errors.TrainingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
     print("\n".join(report.lines()))
     if report.kind == "encoder":
         print(f"next: awdrnn.lm.encoder_io.load_encoder({FLAGS.out!r}) under a task head")

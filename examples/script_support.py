@@ -4,6 +4,9 @@ with one-line errors.
     import script_support                            # examples/ is the script's folder
     tf = script_support.import_tensorflow()         # before anything imports TensorFlow
     ...
+    def main(argv):
+        with script_support.errors_reported(TrainingError, ValueError):
+            ...                                     # the library's work
     if __name__ == "__main__":
         script_support.run(main)
 
@@ -11,6 +14,7 @@ Kept out of `awdrnn/` because it must run before TensorFlow is imported (and
 importing `awdrnn` imports it) and because the library never touches flags.
 """
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -47,6 +51,20 @@ def import_tensorflow():
             sys.stderr.flush()
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+@contextlib.contextmanager
+def errors_reported(*error_types):
+    """Runs the `with` body; an error of `error_types` (the library's errors a user
+    can fix, whose messages say how) becomes one `error: <message>` line on stderr
+    and exit code `error.exit_code` (2, a usage or data error, when it has none).
+    Any other exception propagates with its traceback: it is a bug, not bad input.
+    """
+    try:
+        yield
+    except error_types as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(getattr(e, "exit_code", 2))
 
 
 def parse_flags(argv):

@@ -23,9 +23,11 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ start-up noise
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import script_support  # noqa: E402
 
-from absl import app, flags  # noqa: E402
+script_support.import_tensorflow()  # awdrnn.text imports TensorFlow
+from absl import flags  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from awdrnn.text import cleanup, subwords, text_files, tsv_text  # noqa: E402
@@ -101,14 +103,11 @@ def main(argv):
         print(f"error: give one command, one of {', '.join(COMMANDS)} (got "
               f"{' '.join(argv[1:]) or 'none'})", file=sys.stderr)
         sys.exit(2)
-    try:
+    with script_support.errors_reported(ValueError):  # TextError is a ValueError too
         summary = run(argv[1], flags.FLAGS)
-    except ValueError as e:  # TextError is a ValueError too
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
     print(json.dumps(summary))
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    script_support.run(main)

@@ -206,11 +206,8 @@ def main_of(run):
     """`main(argv)` for absl: `run()` with library errors as one `error:` line."""
     def main(argv):
         del argv
-        try:
+        with script_support.errors_reported(TrainingError, ValueError):
             run()
-        except (TrainingError, ValueError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(getattr(e, "exit_code", 2))
     return main
 
 

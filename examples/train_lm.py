@@ -545,12 +545,8 @@ def run():
 
 def main(argv):
     del argv
-    try:
+    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError):
         run()
-    except (lm_training.TrainingError, corpus.CorpusError) as e:
-        code = getattr(e, "exit_code", 2)
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -175,8 +175,9 @@ def test_tag_map_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text,message", [
     ("O\nI-PER\nPER\n", r"tags.txt, line 3: 'PER' is neither O nor B-TYPE / I-TYPE"),
-    ("O\nI-PER\n\nI-PER\n", r"tags.txt, line 4: tag 'I-PER' repeats line 2"),
-    ("\n\n", r"tags.txt: empty tag map file")])
+    ("O\nI-PER\nI-PER\n", r"tags.txt, line 3: tag 'I-PER' again \(first on line 2\)"),
+    ("O\n\nI-PER\n", r"tags.txt, line 2: blank line in a tag file"),
+    ("", r"tags.txt: no tags")])
 def test_tag_map_load_bad_files(tmp_path, text, message):
     path = _write(tmp_path, text, "tags.txt")
     with pytest.raises(TextError, match=message):

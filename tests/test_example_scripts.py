@@ -30,6 +30,9 @@ def _env():
     ("train_lm.py", ["--model=gru"], "error: flag --model=gru: value should be one of"),
     ("evaluate.py", [], "error: flag --file=None: Flag --file must have a value"),
     ("generate.py", ["--words=many"], "error: flag --words=many: invalid literal for int()"),
+    ("subwords.py", ["train", "--vocab_size=abc"],
+     "error: flag --vocab_size=abc: invalid literal for int()"),
+    ("subwords.py", ["frobnicate"], "error: give one command, one of train, encode"),
 ])
 def test_flag_errors_exit_2_with_one_error_line_and_no_start_up_noise(script, args, fragment):
     result = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), *args],

@@ -41,7 +41,7 @@ from awdrnn.tasks import (conll, datasets, predictor, tagging, task_config, task
                           task_training)
 from awdrnn.tasks.heads import LabelScaler
 from awdrnn.text import subwords
-from awdrnn.training import checkpoints, loop
+from awdrnn.training import loop
 
 import task_test_data
 from conftest import own_world_subprocess
@@ -76,15 +76,9 @@ def folders(tmp_path_factory):
     """Encoder folders (forward, backward) and task runs of each kind, trained briefly."""
     root = task_test_data.write_tasks(tmp_path_factory.mktemp("serving"))
     fwd = encoder_io.load_encoder(task_test_data.train_encoder(root, "fwd", steps=30))
-    task_test_data.train_encoder(root, "bwd", backward=True, steps=30)
-    # A Trainer run records its direction only as TrainConfig.backward, which
-    # save_encoder does not read (train_lm.py adds extra.direction): add it.
-    config = checkpoints.read_json(str(root / "bwd" / "config.json"))
-    config["extra"]["direction"] = "backward"
-    checkpoints.write_json(str(root / "bwd" / "config.json"), config)
-    bwd = encoder_io.load_encoder(encoder_io.save_encoder(
-        str(root / "bwd"), str(root / "bwd" / "encoder_backward"), spm_model=fwd.spm_model))
-    assert bwd.direction == "backward"
+    bwd = encoder_io.load_encoder(task_test_data.train_encoder(root, "bwd", backward=True,
+                                                               steps=30))
+    assert bwd.direction == "backward"      # read from the run's TrainConfig.backward
     spm = subwords.load_model(fwd.spm_model)
     common = dict(batch_size=16, epochs=1, lr=3e-2, awd_off=True, lr_schedule="constant",
                   unfreeze=False)

@@ -119,7 +119,7 @@ def test_label_map_file_round_trip(tmp_path):
     for text, message in (("a\n\nb\n", r"labels.txt, line 2: blank line in a label file"),
                           ("a\nb\na\n", r"labels.txt, line 3: label 'a' again \(first on "
                                         r"line 1\)"),
-                          ("", r"labels.txt: no labels")):
+                          ("", r"labels.txt: no labels; give a label file written by")):
         (tmp_path / "labels.txt").write_text(text, encoding="utf-8")
         with pytest.raises(TextError, match=message):
             task_data.LabelMap.load(path)

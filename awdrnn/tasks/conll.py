@@ -104,6 +104,13 @@ def read_conll(path, tag_column=-1, max_line_bytes=DEFAULT_MAX_LINE_BYTES):
     return sentences
 
 
+def _tag_problem(name):
+    """Why `name` is not a tag of a tag map file, or None."""
+    if is_tag(name):
+        return None
+    return f"{name!r} is neither O nor B-TYPE / I-TYPE; a tag file has one tag per line"
+
+
 class TagMap:
     """The tag vocabulary of a tagging task: tag strings <-> int ids `0 .. len - 1`.
 
@@ -182,34 +189,17 @@ class TagMap:
 
     def save(self, path):
         """Writes the tags, one per line in id order, atomically."""
-        with text_files.atomic_write(path, "w") as f:
-            f.write("".join(name + "\n" for name in self.names))
+        text_files.write_name_list(path, self.names)
 
     @classmethod
     def load(cls, path):
-        """The map written by `save` (blank lines are skipped).
+        """The map written by `save`.
 
         Raises:
-          TextError: the file is missing or empty, or a line is not a tag or
-            repeats one.
+          TextError: as `text_files.read_name_list` (a bad file, a blank line, a
+            tag given twice, no tags), or a line that is not a tag.
         """
-        names, lines = [], {}
-        for lineno, line in text_files.read_lines(path):
-            name = line.strip()
-            if not name:
-                continue
-            if not is_tag(name):
-                raise TextError(f"{path}, line {lineno}: {name!r} is neither O nor B-TYPE / "
-                                f"I-TYPE; a tag map file has one tag per line (written by "
-                                f"TagMap.save)")
-            if name in lines:
-                raise TextError(f"{path}, line {lineno}: tag {name!r} repeats line "
-                                f"{lines[name]}; remove one (each tag has one id)")
-            lines[name] = lineno
-            names.append(name)
-        if not names:
-            raise TextError(f"{path}: empty tag map file; write it with TagMap.save")
-        return cls(names)
+        return cls(text_files.read_name_list(path, "tag", check=_tag_problem))
 
     def __len__(self):
         return len(self.names)

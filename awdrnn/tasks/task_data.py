@@ -195,31 +195,17 @@ class LabelMap:
 
     def save(self, path):
         """Writes the labels, one per line in id order, atomically."""
-        with text_files.atomic_write(path, "w") as f:
-            f.write("".join(label + "\n" for label in self.classes))
+        text_files.write_name_list(path, self.classes)
 
     @classmethod
     def load(cls, path):
         """The map written by `save` (order kept).
 
         Raises:
-          TextError: a bad file (as `text_files.read_lines`), a blank line, a
+          TextError: as `text_files.read_name_list`: a bad file, a blank line, a
             label given twice, or no labels.
         """
-        classes, seen = [], {}
-        for lineno, line in text_files.read_lines(path):
-            if not line.strip():
-                raise TextError(f"{path}, line {lineno}: blank line in a label file (one "
-                                f"label per line); remove it")
-            if line in seen:
-                raise TextError(f"{path}, line {lineno}: label {line!r} again (first on "
-                                f"line {seen[line]}); a label file lists each label once")
-            seen[line] = lineno
-            classes.append(line)
-        if not classes:
-            raise TextError(f"{path}: no labels; give a label file written by "
-                            f"LabelMap.save")
-        return cls(classes)
+        return cls(text_files.read_name_list(path, "label"))
 
     def check_same(self, other, what):
         """Raises unless `other` has the same labels in the same order.

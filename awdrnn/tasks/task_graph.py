@@ -83,7 +83,9 @@ class TaskGraph:
     labels;
     with `training`: `global_step`, `lr` (the applied rate; feed it to
     override the schedule, as the LR finder does), `grad_norm`,
-    `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s),
+    `loss_gradients` (`{variable.op.name: d loss / d variable}` of every
+    trainable variable, before clipping and weight decay; None where the
+    loss does not depend on it), `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s),
     `snapshot` (`lr_finder.VariableSnapshot` of every variable).
     """
 
@@ -214,6 +216,7 @@ class TaskGraph:
         grads = [None if g is None else tf.convert_to_tensor(g)
                  for g in tf.gradients(self.loss, variables)]
         grad_of = dict(zip(variables, grads))
+        self.loss_gradients = {v.op.name: grad for v, grad in grad_of.items()}
 
         def clipped(subset):
             """Clipped (and, but for AdamW, L2-decayed) gradients of `subset` only."""

@@ -10,6 +10,8 @@ file fails the same way everywhere, before anything is written:
     with text_files.atomic_write("out.txt", "w") as f:   # temp file, fsync, rename
         f.write("...")
     text_files.write_files({"a.model": b"...", "a.vocab": b"..."})  # all or none
+    text_files.write_name_list("labels.txt", ["neg", "pos"])   # id order, atomic
+    names = text_files.read_name_list("labels.txt", "label")   # checked
 
 A line is the bytes up to `\\n` (a trailing `\\r` is dropped too); its length
 is counted in UTF-8 bytes without the line end, as SentencePiece counts its
@@ -122,6 +124,48 @@ def write_files(contents):
         for tmp in temporaries.values():
             if os.path.exists(tmp):
                 os.remove(tmp)
+
+
+def write_name_list(path, names):
+    """Writes `names` (one-line strs, e.g. the labels or tags of a task in id
+    order) one per line, atomically: the file `read_name_list` reads."""
+    with atomic_write(path, "w") as f:
+        f.write("".join(name + "\n" for name in names))
+
+
+def read_name_list(path, kind, check=None):
+    """The names of a file written by `write_name_list`, in file order (the ids).
+
+    Args:
+      path: the file.
+      kind: what a name is, for messages ("label", "tag").
+      check: optional `check(name) -> str or None`: a message saying what is
+        wrong with a name (it gets the path and line in front), None if good.
+
+    Returns:
+      list of str.
+
+    Raises:
+      TextError: a bad file (as `read_lines`), a blank line, a name `check`
+        refuses, a name given twice (each name is one id), or no names.
+    """
+    names, first = [], {}
+    for lineno, line in read_lines(path):
+        where = f"{path}, line {lineno}"
+        if not line.strip():
+            raise TextError(f"{where}: blank line in a {kind} file (one {kind} per line); "
+                            f"remove it")
+        problem = check(line) if check else None
+        if problem:
+            raise TextError(f"{where}: {problem}")
+        if line in first:
+            raise TextError(f"{where}: {kind} {line!r} again (first on line {first[line]}); "
+                            f"a {kind} file lists each {kind} once (its line is its id)")
+        first[line] = lineno
+        names.append(line)
+    if not names:
+        raise TextError(f"{path}: no {kind}s; give a {kind} file written by the map's save()")
+    return names
 
 
 def _temporary_name(path):
