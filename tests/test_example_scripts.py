@@ -94,3 +94,28 @@ def test_a_second_signal_aborts_with_one_line_and_no_traceback(tmp_path, small_c
     assert err.startswith("error: aborted by a second signal (SIGTERM) at step "), err
     assert "no checkpoint had been written yet" in err
     assert not os.path.exists(os.path.join(save, "checkpoints", "latest"))
+
+
+def test_errors_reported_turns_listed_errors_into_one_line_and_their_exit_code(capsys):
+    sys.path.insert(0, EXAMPLES)
+    import script_support
+    from awdrnn.lm.errors import DataError, TrainingError
+
+    with pytest.raises(SystemExit) as stop:
+        with script_support.errors_reported(TrainingError, ValueError):
+            raise DataError("data.txt, line 3: no tokens; give a non-empty line")
+    assert stop.value.code == DataError.exit_code == 2
+    with pytest.raises(SystemExit) as stop:
+        with script_support.errors_reported(TrainingError):
+            raise TrainingError("cannot resume: no checkpoint")
+    assert stop.value.code == 1                      # TrainingError's own code
+    with pytest.raises(SystemExit) as stop:
+        with script_support.errors_reported(ValueError):
+            raise ValueError("--bptt must be positive, got 0.")
+    assert stop.value.code == 2                      # no exit_code: a usage error
+    assert capsys.readouterr().err.splitlines() == [
+        "error: data.txt, line 3: no tokens; give a non-empty line",
+        "error: cannot resume: no checkpoint", "error: --bptt must be positive, got 0."]
+    with pytest.raises(KeyError):                    # not listed: a bug, with its traceback
+        with script_support.errors_reported(ValueError):
+            raise KeyError("layer9")
