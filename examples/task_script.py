@@ -11,6 +11,7 @@ import sys
 
 from absl import flags
 
+import script_support  # examples/: the scripts importing this one put it on sys.path
 from awdrnn.lm import encoder_io
 from awdrnn.lm.errors import DataError, TrainingError
 from awdrnn.tasks import lr_finder, predictor, task_config, task_training
