@@ -40,7 +40,8 @@ flags.mark_flag_as_required("file")
 
 def main(argv):
     del argv
-    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError, ValueError):
+    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError,
+                                        ValueError):
         if FLAGS.bptt < 1:
             raise ValueError(f"--bptt must be positive, got {FLAGS.bptt}.")
         if FLAGS.batch_size < 1:

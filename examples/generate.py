@@ -37,7 +37,8 @@ flags.DEFINE_string("prime", None, "Words to start from, printed before the samp
 
 def main(argv):
     del argv
-    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError, ValueError):
+    with script_support.errors_reported(lm_training.TrainingError, corpus.CorpusError,
+                                        ValueError):
         generation.check_temperature(FLAGS.temperature)
         if FLAGS.words < 1:
             raise ValueError(f"--words must be positive, got {FLAGS.words}.")

@@ -85,7 +85,8 @@ class TaskGraph:
     override the schedule, as the LR finder does), `grad_norm`,
     `loss_gradients` (`{variable.op.name: d loss / d variable}` of every
     trainable variable, before clipping and weight decay; None where the
-    loss does not depend on it), `layer_groups`, `stage_ops` (op s: one update at unfreezing stage s),
+    loss does not depend on it), `layer_groups`, `stage_ops` (op s: one
+    update at unfreezing stage s),
     `snapshot` (`lr_finder.VariableSnapshot` of every variable).
     """
 
