@@ -216,13 +216,13 @@ class TaskGraph:
             make = tf.compat.v1.train.GradientDescentOptimizer
         grads = [None if g is None else tf.convert_to_tensor(g)
                  for g in tf.gradients(self.loss, variables)]
-        grad_of = dict(zip(variables, grads))
-        self.loss_gradients = {v.op.name: grad for v, grad in grad_of.items()}
+        self.loss_gradients = grad_of = {v.op.name: g for v, g in zip(variables, grads)}
 
         def clipped(subset):
             """Clipped (and, but for AdamW, L2-decayed) gradients of `subset` only."""
-            subset = [v for v in subset if grad_of[v] is not None]
-            gs, norm = clipping.clip_by_global_norm([grad_of[v] for v in subset], cfg.clip)
+            subset = [v for v in subset if grad_of[v.op.name] is not None]
+            gs, norm = clipping.clip_by_global_norm([grad_of[v.op.name] for v in subset],
+                                                    cfg.clip)
             pairs = list(zip(_after(gs, norm), subset))
             if cfg.optimizer != "adamw":
                 pairs = regularizers.add_weight_decay(pairs, cfg.weight_decay)

@@ -160,7 +160,8 @@ def read_name_list(path, kind, check=None):
             raise TextError(f"{where}: {problem}")
         if line in first:
             raise TextError(f"{where}: {kind} {line!r} again (first on line {first[line]}); "
-                            f"a {kind} file lists each {kind} once (its line is its id)")
+                            f"a {kind} file lists each {kind} once (its place in the file "
+                            f"is its id)")
         first[line] = lineno
         names.append(line)
     if not names:
