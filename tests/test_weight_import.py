@@ -93,6 +93,9 @@ def reference_outputs(state, layout, ids):
             x = qrnn_forward(x, state[f"{rnn}layers.0.linear.weight_raw"],
                              state[f"{rnn}layers.0.linear.module.bias"],
                              window=2 if layer == 0 else 1)[0]
+        elif f"{rnn}linear.module.weight_raw" in state:       # salesforce --model QRNN
+            x = qrnn_forward(x, state[f"{rnn}linear.module.weight_raw"],
+                             state[f"{rnn}linear.module.bias"], window=2 if layer == 0 else 1)[0]
         else:
             raw = f"{rnn}module.weight_hh_l0_raw" if sf else f"{rnn}weight_hh_l0_raw"
             x = pytorch_lstm_forward(x, state[f"{rnn}module.weight_ih_l0"], state[raw],
@@ -114,6 +117,8 @@ LMS = [  # (file, vocabulary, expected part, name, reference layout)
     ("fastai2_lm.pth", "fastai2_itos.pkl", "fastai2", "lm", "0."),
     ("fastai2_lm.npz", "fastai2_itos.pkl", "fastai2", "lm", "0."),
     ("fastai2_lm.safetensors", "fastai2_itos.pkl", "fastai2", "lm", "0."),
+    # the QRNN run's corpus is the LSTM run's (the generator checks that the vocabularies match)
+    ("salesforce_qrnn.pt", "salesforce_corpus.data", "salesforce_qrnn", "qrnn", "salesforce"),
 ]
 ENCODERS = [
     ("fastai1_encoder.pth", "fastai1_itos.pkl", "fastai1", "encoder", ""),
@@ -161,7 +166,7 @@ def encoder_output(folder, ids):
 # Each format once (the legacy checkpoint, .npz and safetensors hold the same arrays as
 # their .pth: test_torch_pickle.py, test_zip_and_legacy_checkpoints_give_the_same_variables),
 # each bias parametrisation on the salesforce checkpoint.
-LM_CASES = ([pytest.param(*LMS[i][:4], "pytorch", id=LMS[i][0]) for i in (0, 2, 3, 4)]
+LM_CASES = ([pytest.param(*LMS[i][:4], "pytorch", id=LMS[i][0]) for i in (0, 2, 3, 4, 7)]
             + [pytest.param(*LMS[0][:4], biases, id=f"{LMS[0][0]}-{biases}")
                for biases in ("summed", "tf")])
 
@@ -314,7 +319,7 @@ def test_a_file_read_as_the_wrong_source(tmp_path):
 
 
 @pytest.mark.parametrize("field,value,fragment", [
-    ("rnn_type", "QRNN", "a salesforce --model QRNN checkpoint"),
+    ("rnn_type", "GRU", "a salesforce --model GRU checkpoint; only LSTM and QRNN"),
     ("nsplits", 3, "SplitCrossEntropyLoss has 3 splits"),
 ])
 def test_salesforce_variants_that_cannot_be_reproduced(field, value, fragment):
@@ -323,6 +328,35 @@ def test_salesforce_variants_that_cannot_be_reproduced(field, value, fragment):
     target.state[field] = value
     with pytest.raises(ArchitectureMismatch, match=fragment):
         salesforce.read(weights)
+
+
+@pytest.mark.parametrize("layer,field,value,fragment", [
+    (0, "zoneout", 0.1, r"rnns.0 \(torchqrnn QRNNLayer\) has zoneout=0.1 where 0 is needed: "
+                        "awdrnn's QRNN language model has no zoneout"),
+    (2, "output_gate", False, r"rnns.2 \(torchqrnn QRNNLayer\) has output_gate=False where "
+                              "True is needed"),
+    (0, "window", 1, r"rnns.0 \(torchqrnn QRNNLayer\) has window=1 where 2 is needed"),
+    (1, "window", 2, r"rnns.1 \(torchqrnn QRNNLayer\) has window=2 where 1 is needed"),
+])
+def test_salesforce_qrnn_settings_that_cannot_be_reproduced(layer, field, value, fragment):
+    weights = state_dicts.read_weights(fixture("salesforce_qrnn.pt"))
+    record = weights.model.get("_modules")["rnns"].get("_modules")[str(layer)]
+    record.state[field] = value
+    with pytest.raises(ArchitectureMismatch, match=fragment):
+        salesforce.read(weights)
+
+
+def test_salesforce_qrnn_state_dict_imports_as_its_checkpoint(tmp_path):
+    state = state_dicts.read_weights(fixture("salesforce_qrnn.pt")).state_dict
+    np.savez(tmp_path / "sd.npz", **state)
+    report = importer.import_weights(str(tmp_path / "sd.npz"), str(tmp_path / "run"),
+                                     vocab=fixture("salesforce_corpus.data"))
+    assert report.source == "salesforce awd-lstm-lm QRNN" and report.config.model == "qrnn"
+    assert any("QRNN settings: salesforce model.py's" in n for n in report.notes)
+    assert any("WeightDrop's last weight: the raw weight itself" in n for n in report.notes)
+    want = expected("salesforce_qrnn", "qrnn")
+    np.testing.assert_allclose(imported_log_probs(report.folder, want["ids"]),
+                               want["log_probs"], atol=1e-5)
 
 
 def test_a_vocabulary_of_another_size(tmp_path):
