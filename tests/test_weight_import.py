@@ -8,8 +8,9 @@ by `tests/fixtures/make_import_fixtures.py` with PyTorch 2.14.1, fastai
 `save_encoder`), fastai 1.0.61 (AWD_LSTM and AWD_QRNN, saved after a
 training-mode forward so that the file's `module.weight_hh_l0` is a dropped
 copy; that generator's docstring lists the compatibility shims it needed) and
-the salesforce reference's own `main.py` (its `--save` checkpoint and corpus
-cache). No PyTorch is needed here.
+the salesforce reference's own `main.py` (its `--save` checkpoints, LSTM and
+`--model QRNN` with torchqrnn 0.2.1's QRNNLayer on CPU, and its corpus cache).
+No PyTorch is needed here.
 
 * The NumPy reference of PyTorch's conventions (`lstm_reference.
   pytorch_lstm_forward`, `qrnn_reference.qrnn_forward`, written from the
@@ -17,8 +18,8 @@ cache). No PyTorch is needed here.
   reproduces the PyTorch outputs of every fixture (1e-5): the fixtures, the
   reader and the conventions agree, independently of our mapping.
 * The imported run folder's next-token log-probabilities equal PyTorch's to
-  1e-5 (float32) for salesforce (zip and legacy format), fastai v1 LSTM and
-  QRNN, fastai v2 (`.pth`, `.npz`, safetensors), with each `lstm_biases`
+  1e-5 (float32) for salesforce LSTM (zip and legacy format) and QRNN (its
+  checkpoint, and its state dict alone), fastai v1 LSTM and QRNN, fastai v2 (`.pth`, `.npz`, safetensors), with each `lstm_biases`
   ("pytorch" two vectors, "summed", "tf" with its forget offset); imported
   encoders (fastai v1 / v2 `save_encoder`, a v2 classifier's encoder) give
   fastai's last-layer output.
@@ -28,14 +29,18 @@ cache). No PyTorch is needed here.
   SentencePiece model as the vocabulary too), and `--resume` refuses it; bad input
   (other architectures, vocabularies of another size, repeated words, an
   existing output, a write that fails half-way, unsupported salesforce
-  variants) raises the specific error and leaves nothing behind; the script
+  variants: GRU, a split softmax, QRNN layers with zoneout, without the output
+  gate or with other windows) raises the specific error and leaves nothing behind; the script
   prints one `error:` line with the exit code.
 
 Deliberate breakages seen to fail here: PyTorch's gate order kept (i, f, g,
 o), `bias = 2 * b_ih` (the TF2 port's converter), the "tf" biases without
 taking 1 off the forget block, fastai v1's dropped `module.weight_hh_l0`
 taken instead of `weight_hh_l0_raw`, the QRNN window read as `[x_{t-1},
-x_t]`, the QRNN gates read as `f, z, o`, an untied decoder's weight dropped.
+x_t]`, the QRNN gates read as `f, z, o`, an untied decoder's weight dropped;
+for salesforce QRNN: its f and o rows swapped, its first layer's window read
+as `[x_{t-1}, x_t]`, the zoneout check removed, the NumPy reference run with
+window 1 in the first layer.
 """
 
 import json
