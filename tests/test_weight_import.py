@@ -19,8 +19,9 @@ No PyTorch is needed here.
   reader and the conventions agree, independently of our mapping.
 * The imported run folder's next-token log-probabilities equal PyTorch's to
   1e-5 (float32) for salesforce LSTM (zip and legacy format) and QRNN (its
-  checkpoint, and its state dict alone), fastai v1 LSTM and QRNN, fastai v2 (`.pth`, `.npz`, safetensors), with each `lstm_biases`
-  ("pytorch" two vectors, "summed", "tf" with its forget offset); imported
+  checkpoint, and its state dict alone), fastai v1 LSTM and QRNN, fastai v2
+  (`.pth`, `.npz`, safetensors), with each `lstm_biases` ("pytorch" two
+  vectors, "summed", "tf" with its forget offset); imported
   encoders (fastai v1 / v2 `save_encoder`, a v2 classifier's encoder) give
   fastai's last-layer output.
 * Random PyTorch-layout weights of an untied salesforce state dict with
@@ -30,8 +31,8 @@ No PyTorch is needed here.
   (other architectures, vocabularies of another size, repeated words, an
   existing output, a write that fails half-way, unsupported salesforce
   variants: GRU, a split softmax, QRNN layers with zoneout, without the output
-  gate or with other windows) raises the specific error and leaves nothing behind; the script
-  prints one `error:` line with the exit code.
+  gate or with other windows) raises the specific error and leaves nothing
+  behind; the script prints one `error:` line with the exit code.
 
 Deliberate breakages seen to fail here: PyTorch's gate order kept (i, f, g,
 o), `bias = 2 * b_ih` (the TF2 port's converter), the "tf" biases without

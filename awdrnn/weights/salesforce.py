@@ -96,6 +96,10 @@ def _rnn_type(weights):
 def _check_qrnn_record(record, layer, path):
     """Raises ArchitectureMismatch unless the stored `QRNNLayer` `record` of layer
     `layer` is what awdrnn's QRNN language model computes (module docstring)."""
+    if record is None:
+        raise ArchitectureMismatch(
+            f"{path}: the state dict has rnns.{layer}.* keys but the stored model has no "
+            f"layer {layer}: corrupt file.")
     if record.class_name != "torchqrnn.qrnn.QRNNLayer":
         raise ArchitectureMismatch(
             f"{path}: rnns.{layer} is a {record.class_name}, not torchqrnn's QRNNLayer, in a "
@@ -136,7 +140,7 @@ def _qrnn_layers(reader, state, inputs, records, path, notes):
     layers, l = [], 0
     while any(k.startswith(f"rnns.{l}.") for k in state):
         if records:
-            _check_qrnn_record(records[l], l, path)
+            _check_qrnn_record(records[l] if l < len(records) else None, l, path)
         linear = f"rnns.{l}.linear.module."
         layer = pytorch_lm.read_qrnn_layer(reader, linear + "weight_raw", linear + "bias", l,
                                            inputs)

@@ -312,8 +312,8 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 (the pure-Python 
         raise ForbiddenPickle(
             f"{full} is not allowed: {self.source} names it, and only tensors, storages, "
             "containers, numbers and strings, and the stored state of known model classes "
-            "(torch.nn, torch.optim, fastai, salesforce awd-lstm-lm, torchqrnn) are read. Nothing was "
-            "imported or run. If the file is yours, save a state dict instead: "
+            "(torch.nn, torch.optim, fastai, salesforce awd-lstm-lm, torchqrnn) are read. "
+            "Nothing was imported or run. If the file is yours, save a state dict instead: "
             "torch.save(model.state_dict(), path).")
 
     def persistent_load(self, pid):
