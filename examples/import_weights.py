@@ -33,7 +33,8 @@ from awdrnn.weights import importer  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("weights", None, "The PyTorch file: fastai learn.save / save_encoder "
-                    "(.pth), salesforce main.py --save, or a state dict as .npz / safetensors.")
+                    "(.pth), salesforce main.py --save (LSTM or QRNN), or a state dict as .npz "
+                    "/ safetensors.")
 flags.DEFINE_string("out", None, "The folder to write (must not exist).")
 flags.DEFINE_string("vocab", None, "The vocabulary: fastai's itos .pkl, a salesforce corpus "
                     "folder or corpus.<md5>.data cache, or a text file of one word per line.")

@@ -1,8 +1,8 @@
 """Reading PyTorch files without PyTorch (`awdrnn.weights.torch_pickle`), the
 state dict inside them (`state_dicts`) and safetensors (`safetensors_file`).
 
-The PyTorch files are real: written by PyTorch 2.14.1, fastai and the
-salesforce reference by `tests/fixtures/make_import_fixtures.py` (its
+The PyTorch files are real: written by PyTorch 2.14.1, fastai, the
+salesforce reference and torchqrnn by `tests/fixtures/make_import_fixtures.py` (its
 docstring says exactly how); no PyTorch is needed here. The hostile pickles
 are built in the tests with Python's own pickler.
 
@@ -10,8 +10,9 @@ are built in the tests with Python's own pickler.
   dtypes and shapes equal PyTorch's own `.numpy()` (transposed and sliced
   views with storage offsets, strides, a stride-0 expansion, float16/64,
   bfloat16, ints, bool, uint16, 0-d, empty, a Parameter, nested containers).
-* A whole pickled salesforce model keeps its modules' state; fastai v2's
-  optimizer state (fastcore `L`) is read.
+* A whole pickled salesforce model keeps its modules' state (LSTM, and
+  QRNN with torchqrnn's `QRNNLayer` as a record, torchqrnn never imported);
+  fastai v2's optimizer state (fastcore `L`) is read.
 * A pickle naming anything not allowed (`os.system`, a module that writes a
   file when imported, `builtins.eval`) raises `ForbiddenPickle` naming it,
   and the module is not imported, nothing runs; so do BUILD on a function,
@@ -22,7 +23,8 @@ are built in the tests with Python's own pickler.
 Deliberate breakages seen to fail here: strides ignored (`reshape` of the
 storage from the offset), storage offset ignored, bfloat16 not shifted,
 legacy storages read without their int64 count, `builtins.getattr` resolved to
-the real `getattr`, BUILD allowed on any object.
+the real `getattr`, BUILD allowed on any object, torchqrnn's QRNNLayer taken out
+of the known classes.
 """
 
 import os
@@ -88,6 +90,26 @@ def test_whole_salesforce_model_keeps_its_modules_state(name):
                                           "rnns.0.module.bias_ih_l0"]
     # tied: the decoder's weight is the embedding's Parameter
     assert state.state_dict["decoder.weight"] is state.state_dict["encoder.weight"]
+
+
+def test_salesforce_qrnn_model_keeps_torchqrnns_layer_state_without_importing_it():
+    sys.modules.pop("torchqrnn", None)
+    model, _, _ = torch_pickle.load(fixture("salesforce_qrnn.pt"))
+    assert "torchqrnn" not in sys.modules
+    assert model.get("rnn_type") == "QRNN"
+    layers = model.get("_modules")["rnns"].get("_modules")
+    assert [layers[l].class_name for l in "012"] == ["torchqrnn.qrnn.QRNNLayer"] * 3
+    assert [layers[l].get("window") for l in "012"] == [2, 1, 1]
+    first = layers["0"]
+    assert (first.get("zoneout"), first.get("output_gate"), first.get("save_prev_x")) == (
+        0, True, True)
+    assert first.get("prevX").shape == (1, 10, 8)     # the last validation batch's input
+    linear = first.get("_modules")["linear"]
+    assert linear.class_name == "weight_drop.WeightDrop" and linear.get("dropout") == 0.3
+    parameters = linear.get("_modules")["module"].get("_parameters")
+    assert parameters["weight_raw"].shape == (36, 16)
+    # the evaluation pass set `weight` to the raw Parameter itself (see salesforce.py)
+    assert parameters["weight"] is parameters["weight_raw"]
 
 
 def test_fastai_v2_learner_file_with_fastcore_list_in_its_optimizer_state():

@@ -8,8 +8,9 @@ by `tests/fixtures/make_import_fixtures.py` with PyTorch 2.14.1, fastai
 `save_encoder`), fastai 1.0.61 (AWD_LSTM and AWD_QRNN, saved after a
 training-mode forward so that the file's `module.weight_hh_l0` is a dropped
 copy; that generator's docstring lists the compatibility shims it needed) and
-the salesforce reference's own `main.py` (its `--save` checkpoint and corpus
-cache). No PyTorch is needed here.
+the salesforce reference's own `main.py` (its `--save` checkpoints, LSTM and
+`--model QRNN` with torchqrnn 0.2.1's QRNNLayer on CPU, and its corpus cache).
+No PyTorch is needed here.
 
 * The NumPy reference of PyTorch's conventions (`lstm_reference.
   pytorch_lstm_forward`, `qrnn_reference.qrnn_forward`, written from the
@@ -17,9 +18,10 @@ cache). No PyTorch is needed here.
   reproduces the PyTorch outputs of every fixture (1e-5): the fixtures, the
   reader and the conventions agree, independently of our mapping.
 * The imported run folder's next-token log-probabilities equal PyTorch's to
-  1e-5 (float32) for salesforce (zip and legacy format), fastai v1 LSTM and
-  QRNN, fastai v2 (`.pth`, `.npz`, safetensors), with each `lstm_biases`
-  ("pytorch" two vectors, "summed", "tf" with its forget offset); imported
+  1e-5 (float32) for salesforce LSTM (zip and legacy format) and QRNN (its
+  checkpoint, and its state dict alone), fastai v1 LSTM and QRNN, fastai v2
+  (`.pth`, `.npz`, safetensors), with each `lstm_biases` ("pytorch" two
+  vectors, "summed", "tf" with its forget offset); imported
   encoders (fastai v1 / v2 `save_encoder`, a v2 classifier's encoder) give
   fastai's last-layer output.
 * Random PyTorch-layout weights of an untied salesforce state dict with
@@ -28,14 +30,18 @@ cache). No PyTorch is needed here.
   SentencePiece model as the vocabulary too), and `--resume` refuses it; bad input
   (other architectures, vocabularies of another size, repeated words, an
   existing output, a write that fails half-way, unsupported salesforce
-  variants) raises the specific error and leaves nothing behind; the script
-  prints one `error:` line with the exit code.
+  variants: GRU, a split softmax, QRNN layers with zoneout, without the output
+  gate or with other windows) raises the specific error and leaves nothing
+  behind; the script prints one `error:` line with the exit code.
 
 Deliberate breakages seen to fail here: PyTorch's gate order kept (i, f, g,
 o), `bias = 2 * b_ih` (the TF2 port's converter), the "tf" biases without
 taking 1 off the forget block, fastai v1's dropped `module.weight_hh_l0`
 taken instead of `weight_hh_l0_raw`, the QRNN window read as `[x_{t-1},
-x_t]`, the QRNN gates read as `f, z, o`, an untied decoder's weight dropped.
+x_t]`, the QRNN gates read as `f, z, o`, an untied decoder's weight dropped;
+for salesforce QRNN: its f and o rows swapped, its first layer's window read
+as `[x_{t-1}, x_t]`, the zoneout check removed, the NumPy reference run with
+window 1 in the first layer.
 """
 
 import json
@@ -93,6 +99,9 @@ def reference_outputs(state, layout, ids):
             x = qrnn_forward(x, state[f"{rnn}layers.0.linear.weight_raw"],
                              state[f"{rnn}layers.0.linear.module.bias"],
                              window=2 if layer == 0 else 1)[0]
+        elif f"{rnn}linear.module.weight_raw" in state:       # salesforce --model QRNN
+            x = qrnn_forward(x, state[f"{rnn}linear.module.weight_raw"],
+                             state[f"{rnn}linear.module.bias"], window=2 if layer == 0 else 1)[0]
         else:
             raw = f"{rnn}module.weight_hh_l0_raw" if sf else f"{rnn}weight_hh_l0_raw"
             x = pytorch_lstm_forward(x, state[f"{rnn}module.weight_ih_l0"], state[raw],
@@ -114,6 +123,8 @@ LMS = [  # (file, vocabulary, expected part, name, reference layout)
     ("fastai2_lm.pth", "fastai2_itos.pkl", "fastai2", "lm", "0."),
     ("fastai2_lm.npz", "fastai2_itos.pkl", "fastai2", "lm", "0."),
     ("fastai2_lm.safetensors", "fastai2_itos.pkl", "fastai2", "lm", "0."),
+    # the QRNN run's corpus is the LSTM run's (the generator checks that the vocabularies match)
+    ("salesforce_qrnn.pt", "salesforce_corpus.data", "salesforce_qrnn", "qrnn", "salesforce"),
 ]
 ENCODERS = [
     ("fastai1_encoder.pth", "fastai1_itos.pkl", "fastai1", "encoder", ""),
@@ -161,7 +172,7 @@ def encoder_output(folder, ids):
 # Each format once (the legacy checkpoint, .npz and safetensors hold the same arrays as
 # their .pth: test_torch_pickle.py, test_zip_and_legacy_checkpoints_give_the_same_variables),
 # each bias parametrisation on the salesforce checkpoint.
-LM_CASES = ([pytest.param(*LMS[i][:4], "pytorch", id=LMS[i][0]) for i in (0, 2, 3, 4)]
+LM_CASES = ([pytest.param(*LMS[i][:4], "pytorch", id=LMS[i][0]) for i in (0, 2, 3, 4, 7)]
             + [pytest.param(*LMS[0][:4], biases, id=f"{LMS[0][0]}-{biases}")
                for biases in ("summed", "tf")])
 
@@ -314,7 +325,7 @@ def test_a_file_read_as_the_wrong_source(tmp_path):
 
 
 @pytest.mark.parametrize("field,value,fragment", [
-    ("rnn_type", "QRNN", "a salesforce --model QRNN checkpoint"),
+    ("rnn_type", "GRU", "a salesforce --model GRU checkpoint; only LSTM and QRNN"),
     ("nsplits", 3, "SplitCrossEntropyLoss has 3 splits"),
 ])
 def test_salesforce_variants_that_cannot_be_reproduced(field, value, fragment):
@@ -323,6 +334,35 @@ def test_salesforce_variants_that_cannot_be_reproduced(field, value, fragment):
     target.state[field] = value
     with pytest.raises(ArchitectureMismatch, match=fragment):
         salesforce.read(weights)
+
+
+@pytest.mark.parametrize("layer,field,value,fragment", [
+    (0, "zoneout", 0.1, r"rnns.0 \(torchqrnn QRNNLayer\) has zoneout=0.1 where 0 is needed: "
+                        "awdrnn's QRNN language model has no zoneout"),
+    (2, "output_gate", False, r"rnns.2 \(torchqrnn QRNNLayer\) has output_gate=False where "
+                              "True is needed"),
+    (0, "window", 1, r"rnns.0 \(torchqrnn QRNNLayer\) has window=1 where 2 is needed"),
+    (1, "window", 2, r"rnns.1 \(torchqrnn QRNNLayer\) has window=2 where 1 is needed"),
+])
+def test_salesforce_qrnn_settings_that_cannot_be_reproduced(layer, field, value, fragment):
+    weights = state_dicts.read_weights(fixture("salesforce_qrnn.pt"))
+    record = weights.model.get("_modules")["rnns"].get("_modules")[str(layer)]
+    record.state[field] = value
+    with pytest.raises(ArchitectureMismatch, match=fragment):
+        salesforce.read(weights)
+
+
+def test_salesforce_qrnn_state_dict_imports_as_its_checkpoint(tmp_path):
+    state = state_dicts.read_weights(fixture("salesforce_qrnn.pt")).state_dict
+    np.savez(tmp_path / "sd.npz", **state)
+    report = importer.import_weights(str(tmp_path / "sd.npz"), str(tmp_path / "run"),
+                                     vocab=fixture("salesforce_corpus.data"))
+    assert report.source == "salesforce awd-lstm-lm QRNN" and report.config.model == "qrnn"
+    assert any("QRNN settings: salesforce model.py's" in n for n in report.notes)
+    assert any("WeightDrop's last weight: the raw weight itself" in n for n in report.notes)
+    want = expected("salesforce_qrnn", "qrnn")
+    np.testing.assert_allclose(imported_log_probs(report.folder, want["ids"]),
+                               want["log_probs"], atol=1e-5)
 
 
 def test_a_vocabulary_of_another_size(tmp_path):

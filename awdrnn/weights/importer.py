@@ -87,8 +87,9 @@ def read_lm(weights, source="auto"):
             raise ArchitectureMismatch(
                 f"{weights.path} is neither a fastai AWD_LSTM / AWD_QRNN file (keys like "
                 "0.encoder.weight, 0.encoder_dp.emb.weight, 0.rnns.0.weight_hh_l0_raw) nor a "
-                "salesforce awd-lstm-lm one (encoder.weight, rnns.0.module.weight_hh_l0_raw, "
-                f"decoder.weight); its first keys are {', '.join(first)}.")
+                "salesforce awd-lstm-lm one (encoder.weight, rnns.0.module.weight_hh_l0_raw or "
+                "for a QRNN rnns.0.linear.module.weight_raw, decoder.weight); its first keys "
+                f"are {', '.join(first)}.")
     return READERS[source](weights)
 
 

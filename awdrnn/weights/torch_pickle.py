@@ -25,7 +25,8 @@ table:
   tensor rebuild functions (`ALLOWED_FUNCTIONS`), the storage and dtype names
   (`torch.FloatStorage`, `torch.float32`, ...), a few pure-data containers
   (`ALLOWED_CONTAINERS`), and for the classes of `KNOWN_CLASSES` (torch.nn and
-  torch.optim classes, fastai's, salesforce awd-lstm-lm's) an inert
+  torch.optim classes, fastai's, salesforce awd-lstm-lm's and torchqrnn's
+  `QRNNLayer`) an inert
   `StoredObject` that keeps the state the pickle gives it (an nn.Module's
   `__dict__`: `_parameters`, `_modules`, `_buffers`, attributes) and is never
   the class itself. Any other name raises `ForbiddenPickle` naming it; nothing
@@ -84,6 +85,8 @@ KNOWN_CLASSES = frozenset({
     # and data.py (its corpus cache corpus.<md5>.data holds the vocabulary)
     "model.RNNModel", "weight_drop.WeightDrop", "locked_dropout.LockedDropout",
     "splitcross.SplitCrossEntropyLoss", "data.Corpus", "data.Dictionary",
+    # torchqrnn (salesforce pytorch-qrnn), the layers of main.py --model QRNN
+    "torchqrnn.qrnn.QRNNLayer",
     # fastai v2: fastcore's list (optimizer hyper-parameters, vocabularies)
     "fastcore.foundation.L",
 })
@@ -309,8 +312,8 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 (the pure-Python 
         raise ForbiddenPickle(
             f"{full} is not allowed: {self.source} names it, and only tensors, storages, "
             "containers, numbers and strings, and the stored state of known model classes "
-            "(torch.nn, torch.optim, fastai, salesforce awd-lstm-lm) are read. Nothing was "
-            "imported or run. If the file is yours, save a state dict instead: "
+            "(torch.nn, torch.optim, fastai, salesforce awd-lstm-lm, torchqrnn) are read. "
+            "Nothing was imported or run. If the file is yours, save a state dict instead: "
             "torch.save(model.state_dict(), path).")
 
     def persistent_load(self, pid):
