@@ -352,6 +352,22 @@ def test_salesforce_qrnn_settings_that_cannot_be_reproduced(layer, field, value,
         salesforce.read(weights)
 
 
+def test_salesforce_qrnn_stored_layers_that_do_not_match_its_keys():
+    # A stored model with a layer missing, or one that is not torchqrnn's layer,
+    # is not the RNNModel of model.py: refused, naming the layer.
+    weights = state_dicts.read_weights(fixture("salesforce_qrnn.pt"))
+    layers = weights.model.get("_modules")["rnns"].get("_modules")
+    layers["1"].class_name = "torch.nn.modules.rnn.LSTM"
+    with pytest.raises(ArchitectureMismatch, match=r"rnns.1 is a torch.nn.modules.rnn.LSTM, "
+                                                   r"not torchqrnn's QRNNLayer"):
+        salesforce.read(weights)
+    del layers["1"].class_name                      # its class again
+    del layers["2"]
+    with pytest.raises(ArchitectureMismatch, match=r"the state dict has rnns.2.\* keys but the "
+                                                   r"stored model has no layer 2"):
+        salesforce.read(weights)
+
+
 def test_salesforce_qrnn_state_dict_imports_as_its_checkpoint(tmp_path):
     state = state_dicts.read_weights(fixture("salesforce_qrnn.pt")).state_dict
     np.savez(tmp_path / "sd.npz", **state)
